@@ -1,0 +1,98 @@
+"""Builds the application context once per process: settings, database, cipher, HTTP client."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from spreaders.accounts import service as accounts
+from spreaders.accounts.schemas import Principal
+from spreaders.db.migrate import upgrade_to_head
+from spreaders.db.session import build_engine, build_sessionmaker
+from spreaders.errors import Unavailable
+from spreaders.provisioning.models import N8nInstance
+from spreaders.settings import Settings
+from spreaders.vault.cipher import Cipher, decode_master_key, load_or_create_master_key
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    engine: AsyncEngine
+    sessionmaker: async_sessionmaker[AsyncSession]
+    cipher: Cipher
+    http: httpx.AsyncClient
+    local_principal: Principal
+
+    @asynccontextmanager
+    async def unit_of_work(self) -> AsyncIterator[AsyncSession]:
+        """One transaction: committed when the block ends cleanly, rolled back otherwise."""
+        async with self.sessionmaker() as session:
+            try:
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+
+
+async def _holds_secrets(engine: AsyncEngine) -> bool:
+    async with engine.connect() as conn:
+        has_table = await conn.run_sync(lambda c: inspect(c).has_table("n8n_instances"))
+        if not has_table:
+            return False
+        found = (await conn.execute(select(N8nInstance.id).where(N8nInstance.secrets.is_not(None)).limit(1))).first()
+        return found is not None
+
+
+async def _build_cipher(settings: Settings, engine: AsyncEngine) -> Cipher:
+    if settings.master_key is not None:
+        return Cipher({1: decode_master_key(settings.master_key.get_secret_value())}, 1)
+    assert settings.master_key_file is not None
+    key = load_or_create_master_key(settings.master_key_file, allow_create=not await _holds_secrets(engine))
+    return Cipher({1: key}, 1)
+
+
+async def _check_database(engine: AsyncEngine, url: str) -> None:
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT 1"))
+    except (OSError, SQLAlchemyError) as exc:
+        safe_url = engine.url.render_as_string(hide_password=True)
+        raise Unavailable(
+            f"Cannot open the database {safe_url}: {exc.__class__.__name__}.",
+            hint="Check SPREADERS_DATABASE_URL and that the database server is running.",
+        ) from exc
+
+
+@asynccontextmanager
+async def open_app(settings: Settings | None = None) -> AsyncIterator[AppContext]:
+    """Open the database (migrated), the cipher and the local principal; close them on exit."""
+    settings = settings or Settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine = build_engine(settings.database_url)
+    try:
+        await _check_database(engine, settings.database_url)
+        await upgrade_to_head(engine)
+        cipher = await _build_cipher(settings, engine)
+        sessionmaker = build_sessionmaker(engine)
+        async with sessionmaker() as session:
+            principal = await accounts.ensure_local_principal(session)
+            await session.commit()
+        async with httpx.AsyncClient(timeout=settings.n8n.request_timeout_s) as http:
+            yield AppContext(
+                settings=settings,
+                engine=engine,
+                sessionmaker=sessionmaker,
+                cipher=cipher,
+                http=http,
+                local_principal=principal,
+            )
+    finally:
+        await engine.dispose()

@@ -1,0 +1,25 @@
+"""Every table of every domain, imported in one place for Alembic."""
+
+from spreaders.accounts.models import ApiKey, Tenant, User
+from spreaders.campaigns.models import Campaign
+from spreaders.db.base import Base
+from spreaders.monitor.models import WorkflowExecution
+from spreaders.orchestrator.models import Deployment
+from spreaders.provisioning.models import N8nInstance
+from spreaders.registry.models import WorkflowCategory, WorkflowTemplate
+from spreaders.vault.models import ConnectRequest, Credential
+
+__all__ = [
+    "ApiKey",
+    "Base",
+    "Campaign",
+    "ConnectRequest",
+    "Credential",
+    "Deployment",
+    "N8nInstance",
+    "Tenant",
+    "User",
+    "WorkflowCategory",
+    "WorkflowExecution",
+    "WorkflowTemplate",
+]
