@@ -46,6 +46,7 @@ class WorkflowTemplate(TenantMixin, TimestampMixin, Base):
     search_text: Mapped[str] = mapped_column(Text, default="")
     workflow: Mapped[dict[str, Any]] = mapped_column()
     original: Mapped[dict[str, Any]] = mapped_column()
-    needs_third_party_account: Mapped[bool] = mapped_column(default=True)
+    # True when every node runs inside n8n alone: no credentials, no outside network.
+    self_contained: Mapped[bool] = mapped_column(default=False)
     usage_count: Mapped[int] = mapped_column(default=0)
     success_count: Mapped[int] = mapped_column(default=0)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 11:07:12.212232
+Create Date: 2026-11-26 11:08:05.882609
 """
 
 from collections.abc import Sequence
@@ -156,7 +156,7 @@ def upgrade() -> None:
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
             nullable=False,
         ),
-        sa.Column("needs_third_party_account", sa.Boolean(), nullable=False),
+        sa.Column("self_contained", sa.Boolean(), nullable=False),
         sa.Column("usage_count", sa.Integer(), nullable=False),
         sa.Column("success_count", sa.Integer(), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
