@@ -16,6 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext, open_app
+from spreaders.provisioning import service as provisioning
+from spreaders.registry import service as registry
 from spreaders.settings import Settings
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -88,3 +90,20 @@ def corpus_dir() -> Iterator[Path]:
     if not CORPUS_DIR.is_dir():
         pytest.fail(f"The shared corpus is missing at {CORPUS_DIR}; it ships beside the repository.")
     yield CORPUS_DIR
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def e2e_principal(app: AppContext) -> AsyncIterator[Principal]:
+    """One tenant with a real, running n8n (the pinned release, started here) for end-to-end tests.
+
+    Starting n8n costs ~7 s and ~650 MB, so the suite shares this one instance; tests that need
+    isolation from each other use their own campaigns and executions inside it.
+    """
+    async with app.unit_of_work() as db_session:
+        tenant = await accounts.create_tenant(db_session, name="e2e tenant")
+        user = await accounts.create_user(db_session, tenant_id=tenant.id, email="e2e@example.test")
+        await registry.load_starter(db_session, tenant_id=tenant.id)
+    e2e = Principal(tenant_id=tenant.id, user_id=user.id)
+    await provisioning.ensure_running(app, tenant_id=e2e.tenant_id)
+    yield e2e
+    await provisioning.stop(app, tenant_id=e2e.tenant_id)

@@ -47,7 +47,9 @@ async def _holds_secrets(engine: AsyncEngine) -> bool:
         has_table = await conn.run_sync(lambda c: inspect(c).has_table("n8n_instances"))
         if not has_table:
             return False
-        found = (await conn.execute(select(N8nInstance.id).where(N8nInstance.secrets.is_not(None)).limit(1))).first()
+        found = (
+            await conn.execute(select(N8nInstance.id).where(N8nInstance.secrets.is_not(None)).limit(1))
+        ).first()
         return found is not None
 
 

@@ -19,7 +19,9 @@ class WorkflowExecution(TenantMixin, TimestampMixin, Base):
     campaign_id: Mapped[str | None] = mapped_column(
         String(40), ForeignKey("campaigns.id", ondelete="SET NULL"), index=True
     )
-    template_id: Mapped[str] = mapped_column(String(40), ForeignKey("workflow_templates.id", ondelete="CASCADE"))
+    template_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("workflow_templates.id", ondelete="CASCADE")
+    )
     deployment_id: Mapped[str] = mapped_column(String(40), ForeignKey("deployments.id", ondelete="CASCADE"))
     instance_id: Mapped[str] = mapped_column(String(40), ForeignKey("n8n_instances.id", ondelete="CASCADE"))
     n8n_workflow_id: Mapped[str] = mapped_column(String(64))

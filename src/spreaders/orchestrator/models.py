@@ -10,7 +10,9 @@ from spreaders.db.base import Base, TenantMixin, TimestampMixin
 
 class Deployment(TenantMixin, TimestampMixin, Base):
     __tablename__ = "deployments"
-    __table_args__ = (UniqueConstraint("instance_id", "template_id", name="uq_deployments_instance_template"),)
+    __table_args__ = (
+        UniqueConstraint("instance_id", "template_id", name="uq_deployments_instance_template"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     instance_id: Mapped[str] = mapped_column(String(40), ForeignKey("n8n_instances.id", ondelete="CASCADE"))

@@ -1,0 +1,39 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from spreaders.monitor.schemas import ExecutionRead
+from spreaders.planner.schemas import CampaignPlan
+from spreaders.registry.schemas import TemplateSummary
+
+
+class MissingCredential(BaseModel):
+    n8n_credential_type: str
+    platform: str | None = Field(description="Platform to connect with credential.connect, when known.")
+
+
+class CampaignRead(BaseModel):
+    id: str
+    name: str
+    status: str
+    prompt: str
+    plan: CampaignPlan
+    workflows: list[TemplateSummary]
+    created_at: datetime
+
+
+class CampaignCreated(CampaignRead):
+    missing_credentials: list[MissingCredential]
+    next_step: str
+
+
+class CampaignRunReport(BaseModel):
+    campaign_id: str
+    status: Literal["success", "failed", "partial"]
+    completed: int
+    total: int
+    results: list[ExecutionRead]
+    failed_step: str | None = None

@@ -1,0 +1,227 @@
+"""A campaign from prompt to results: plan, pick templates, list missing credentials, run as a chain."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spreaders.accounts.schemas import Principal
+from spreaders.bootstrap import AppContext
+from spreaders.campaigns.models import Campaign
+from spreaders.campaigns.schemas import CampaignCreated, CampaignRead, CampaignRunReport, MissingCredential
+from spreaders.db.base import new_id
+from spreaders.errors import NotFound, SpreadersError
+from spreaders.monitor.schemas import ExecutionRead
+from spreaders.orchestrator import service as orchestrator
+from spreaders.orchestrator.service import RunProgress
+from spreaders.planner import service as planner
+from spreaders.planner.schemas import CampaignPlan
+from spreaders.provisioning.installer import ProgressFn
+from spreaders.registry import service as registry
+from spreaders.registry.schemas import TemplateSummary
+from spreaders.vault import service as vault
+from spreaders.vault.catalogue import load_catalogue
+
+
+# A campaign's chain runs content first, then channels, then measurement; each step feeds the next.
+_STAGE_ORDER = (
+    "content_generation_text",
+    "content_generation_image",
+    "content_generation_video",
+    "social_publishing",
+    "email_campaign",
+    "ad_campaign",
+    "lead_capture",
+    "crm_sync",
+    "analytics_tracking",
+    "scheduling",
+)
+
+
+def _chain_order(workflows: list[TemplateSummary]) -> list[TemplateSummary]:
+    def stage(template: TemplateSummary) -> int:
+        ranks = [_STAGE_ORDER.index(c) for c in template.capabilities if c in _STAGE_ORDER]
+        return min(ranks, default=len(_STAGE_ORDER))
+
+    return sorted(workflows, key=stage)
+
+
+async def _missing_credentials(
+    session: AsyncSession, *, tenant_id: str, templates: list[TemplateSummary]
+) -> list[MissingCredential]:
+    needed: list[str] = []
+    for summary in templates:
+        template = await registry.get_template(session, tenant_id=tenant_id, template_id=summary.id)
+        needed += [t for t in template.credential_types if t not in needed]
+    if not needed:
+        return []
+    by_type = load_catalogue().platforms_by_n8n_type()
+    connected = await vault.find_connected(
+        session, tenant_id=tenant_id, platforms=sorted(set(by_type.values()))
+    )
+    return [
+        MissingCredential(n8n_credential_type=cred_type, platform=by_type.get(cred_type))
+        for cred_type in needed
+        if by_type.get(cred_type) not in connected
+    ]
+
+
+def _next_step(workflows: list[TemplateSummary], missing: list[MissingCredential]) -> str:
+    if not workflows:
+        return "No template matches this plan yet: import templates with `spreaders registry import PATH`."
+    if missing:
+        platforms = sorted({m.platform or m.n8n_credential_type for m in missing})
+        return f"Connect {', '.join(platforms)} with credential.connect, then launch the campaign."
+    return "Launch the campaign (campaign.launch) to deploy and run its workflows in n8n."
+
+
+async def create_from_prompt(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    prompt: str,
+    now: datetime | None = None,
+    tz: str = "UTC",
+    self_contained_only: bool = False,
+) -> CampaignCreated:
+    """Plan the prompt, choose templates for the plan and record the campaign."""
+    plan = await planner.analyze_prompt(prompt, now=now, tz=tz)
+    selected = await registry.select_for_requirements(
+        session,
+        tenant_id=principal.tenant_id,
+        capabilities=plan.required_workflows,
+        platforms=plan.platforms,
+        self_contained_only=self_contained_only,
+    )
+    workflows = _chain_order(selected)
+    campaign = Campaign(
+        id=new_id("cmp"),
+        tenant_id=principal.tenant_id,
+        user_id=principal.user_id,
+        name=plan.name,
+        prompt=prompt,
+        plan=plan.model_dump(mode="json"),
+        template_ids=[w.id for w in workflows],
+        status="planned",
+    )
+    session.add(campaign)
+    await session.flush()
+    missing = await _missing_credentials(session, tenant_id=principal.tenant_id, templates=workflows)
+    return CampaignCreated(
+        **_read(campaign, workflows).model_dump(),
+        missing_credentials=missing,
+        next_step=_next_step(workflows, missing),
+    )
+
+
+def _read(campaign: Campaign, workflows: list[TemplateSummary]) -> CampaignRead:
+    return CampaignRead(
+        id=campaign.id,
+        name=campaign.name,
+        status=campaign.status,
+        prompt=campaign.prompt,
+        plan=CampaignPlan.model_validate(campaign.plan),
+        workflows=workflows,
+        created_at=campaign.created_at,
+    )
+
+
+async def _get_row(session: AsyncSession, *, tenant_id: str, campaign_id: str) -> Campaign:
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None or campaign.tenant_id != tenant_id:
+        raise NotFound(
+            f"No campaign {campaign_id!r} in this workspace.", hint="List campaigns with campaign.list."
+        )
+    return campaign
+
+
+async def get_campaign(session: AsyncSession, *, tenant_id: str, campaign_id: str) -> CampaignRead:
+    campaign = await _get_row(session, tenant_id=tenant_id, campaign_id=campaign_id)
+    workflows = [
+        TemplateSummary.model_validate(
+            await registry.get_template(session, tenant_id=tenant_id, template_id=template_id)
+        )
+        for template_id in campaign.template_ids
+    ]
+    return _read(campaign, workflows)
+
+
+async def list_campaigns(session: AsyncSession, *, tenant_id: str, limit: int = 20) -> list[CampaignRead]:
+    query = select(Campaign).where(Campaign.tenant_id == tenant_id).order_by(Campaign.created_at.desc())
+    rows = (await session.execute(query.limit(limit))).scalars().all()
+    return [await get_campaign(session, tenant_id=tenant_id, campaign_id=row.id) for row in rows]
+
+
+def step_parameters(plan: CampaignPlan, previous: ExecutionRead | None) -> dict[str, Any]:
+    """What each workflow of the chain receives: the plan's facts and the previous step's output."""
+    return {
+        "campaign_name": plan.name,
+        "campaign_type": plan.campaign_type,
+        "platforms": plan.platforms,
+        "objectives": plan.objectives,
+        "content_requirements": plan.content_requirements,
+        "start_date": plan.timeline.start.isoformat() if plan.timeline.start else None,
+        "end_date": plan.timeline.end.isoformat() if plan.timeline.end else None,
+        "budget": plan.budget.model_dump(mode="json"),
+        "audience": plan.target_audience.model_dump(mode="json"),
+        "_previousOutput": previous.output if previous else None,
+    }
+
+
+async def _set_status(ctx: AppContext, campaign_id: str, status: str) -> None:
+    async with ctx.unit_of_work() as session:
+        (await session.get_one(Campaign, campaign_id)).status = status
+
+
+async def launch(
+    ctx: AppContext,
+    *,
+    principal: Principal,
+    campaign_id: str,
+    timeout_s: float = 120.0,
+    provisioning_progress: ProgressFn | None = None,
+    run_progress: RunProgress | None = None,
+) -> CampaignRunReport:
+    """Run the campaign's workflows in order, each given the previous output; stop at the first failure."""
+    async with ctx.sessionmaker() as session:
+        campaign = await get_campaign(session, tenant_id=principal.tenant_id, campaign_id=campaign_id)
+    await _set_status(ctx, campaign_id, "running")
+    results: list[ExecutionRead] = []
+    previous: ExecutionRead | None = None
+    total = len(campaign.workflows)
+    for index, template in enumerate(campaign.workflows):
+        if run_progress is not None:
+            await run_progress(index, total, f"running {template.name} ({index + 1}/{total})")
+        try:
+            result = await orchestrator.execute(
+                ctx,
+                principal=principal,
+                template_id=template.id,
+                parameters=step_parameters(campaign.plan, previous),
+                campaign_id=campaign_id,
+                idempotency_key=f"{campaign_id}:{index}:{template.id}",
+                timeout_s=timeout_s,
+                provisioning_progress=provisioning_progress,
+            )
+        except SpreadersError:
+            await _set_status(ctx, campaign_id, "failed")
+            raise
+        results.append(result)
+        if result.status != "success":
+            await _set_status(ctx, campaign_id, "failed")
+            return CampaignRunReport(
+                campaign_id=campaign_id,
+                status="failed" if index == 0 else "partial",
+                completed=index,
+                total=total,
+                results=results,
+                failed_step=template.name,
+            )
+        previous = result
+    await _set_status(ctx, campaign_id, "completed")
+    return CampaignRunReport(
+        campaign_id=campaign_id, status="success", completed=total, total=total, results=results
+    )

@@ -1,0 +1,104 @@
+"""Human-readable views of plans, templates, executions and campaign runs."""
+
+from __future__ import annotations
+
+import json
+
+from rich.table import Table
+
+from spreaders.campaigns.schemas import CampaignCreated, CampaignRunReport
+from spreaders.cli.output import console
+from spreaders.monitor.schemas import ExecutionRead
+from spreaders.planner.schemas import CampaignPlan
+from spreaders.registry.schemas import TemplateSummary
+
+
+def plan(value: CampaignPlan) -> None:
+    table = Table(title=f"Plan: {value.name}", show_header=False, title_justify="left")
+    timeline = value.timeline
+    budget = value.budget
+    audience = value.target_audience
+    ages = (
+        f"{audience.age_min or '?'}-{audience.age_max or '?'}" if audience.age_min or audience.age_max else ""
+    )
+    rows = {
+        "campaign_type": value.campaign_type,
+        "objectives": ", ".join(value.objectives),
+        "platforms": ", ".join(value.platforms),
+        "content_requirements": ", ".join(value.content_requirements),
+        "timeline": f"{timeline.start or '?'} -> {timeline.end or '?'}"
+        if timeline.start or timeline.end
+        else "",
+        "budget": f"{budget.amount:g} {budget.currency}" if budget.amount is not None else "",
+        "target_audience": "; ".join(
+            part
+            for part in (
+                ages,
+                ", ".join(audience.locations),
+                ", ".join(audience.interests),
+                ", ".join(audience.segments),
+            )
+            if part
+        ),
+        "required_workflows": ", ".join(value.required_workflows),
+        "confidence": f"{value.confidence:.2f}",
+    }
+    for key, text in rows.items():
+        table.add_row(key, text or "[dim]unknown[/]")
+    console.print(table)
+    for fact in value.missing:
+        console.print(f"  [yellow]missing[/] {fact.field}: {fact.question}")
+
+
+def templates(items: list[TemplateSummary], *, title: str = "Workflows") -> None:
+    table = Table(title=title, title_justify="left")
+    for column in ("id", "name", "platforms", "capabilities", "trigger"):
+        table.add_column(column)
+    for item in items:
+        table.add_row(
+            item.id, item.name, ", ".join(item.platforms), ", ".join(item.capabilities), item.trigger_type
+        )
+    console.print(table)
+
+
+def _output_preview(execution: ExecutionRead) -> str:
+    items = execution.output.get("items") or []
+    if not items:
+        return execution.error or ""
+    return json.dumps(items[0], default=str, ensure_ascii=False)
+
+
+def executions(items: list[ExecutionRead], names: dict[str, str] | None = None) -> None:
+    names = names or {}
+    console.print("[bold]Executions[/]")
+    for item in items:
+        mark = "[green]✓[/]" if item.status == "success" else "[red]✗[/]"
+        console.print(f"{mark} {names.get(item.template_id, item.template_id)}", highlight=False)
+        console.print(
+            f"    n8n workflow {item.n8n_workflow_id} · execution {item.n8n_execution_id or '-'} · "
+            f"{item.status} · {item.duration_ms if item.duration_ms is not None else '-'} ms",
+            highlight=False,
+        )
+        preview = _output_preview(item)
+        if preview:
+            label = "error" if item.error else "output"
+            console.print(f"    {label}: {preview}", no_wrap=True, overflow="ellipsis", highlight=False)
+
+
+def campaign_created(value: CampaignCreated) -> None:
+    console.print(f"[bold]Campaign[/] {value.id}")
+    plan(value.plan)
+    templates(value.workflows, title="Chosen workflows")
+    for missing in value.missing_credentials:
+        console.print(
+            f"  [yellow]needs credential[/] {missing.n8n_credential_type} ({missing.platform or '?'})"
+        )
+    console.print(f"Next: {value.next_step}")
+
+
+def run_report(value: CampaignRunReport, names: dict[str, str]) -> None:
+    executions(value.results, names)
+    style = "green" if value.status == "success" else "red"
+    console.print(f"[{style}]{value.status}[/]: {value.completed}/{value.total} workflows succeeded")
+    if value.failed_step:
+        console.print(f"  failed at: {value.failed_step}")

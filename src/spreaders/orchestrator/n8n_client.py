@@ -1,0 +1,112 @@
+"""The seam to one n8n instance: its public REST API (`/api/v1`, API-key auth) and its webhooks.
+
+Every call has a timeout (the injected client's) and reads are retried a few times on connection
+errors and 5xx answers; writes are not retried, so a retried request never creates a second workflow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+from spreaders.errors import NotFound, Unavailable, UpstreamError
+
+_RETRYABLE_STATUS = {502, 503, 504}
+
+
+def _is_transient(exc: BaseException) -> bool:
+    # UpstreamError (a refusal) subclasses Unavailable but is final; only the plain kind is transient.
+    return type(exc) is Unavailable
+
+
+def _n8n_message(response: httpx.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:300]
+    if isinstance(body, dict):
+        return str(body.get("message") or body)[:300]
+    return str(body)[:300]
+
+
+class N8nClient:
+    def __init__(self, http: httpx.AsyncClient, *, base_url: str, api_key: str) -> None:
+        self._http = http
+        self.base_url = base_url.rstrip("/")
+        self._headers = {"X-N8N-API-KEY": api_key, "Accept": "application/json"}
+
+    async def _send(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
+        try:
+            response = await self._http.request(
+                method, f"{self.base_url}/api/v1{path}", json=json, params=params, headers=self._headers
+            )
+            response.raise_for_status()
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"n8n at {self.base_url} is not reachable ({exc.__class__.__name__}).",
+                hint="Start it with `spreaders n8n start`, or check `spreaders n8n status`.",
+            ) from exc
+        except httpx.HTTPStatusError as exc:
+            status = exc.response.status_code
+            message = _n8n_message(exc.response)
+            if status == 404:
+                raise NotFound(f"n8n has no such resource: {path} ({message}).") from exc
+            if status in _RETRYABLE_STATUS:
+                raise Unavailable(f"n8n at {self.base_url} answered {status}: {message}") from exc
+            raise UpstreamError(f"n8n refused {method} {path}: {status} {message}") from exc
+        return response.json() if response.content else None
+
+    async def _read(self, path: str, *, params: Any = None) -> Any:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(_is_transient),
+            stop=stop_after_attempt(3),
+            wait=wait_exponential(multiplier=0.2, max=2),
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
+                return await self._send("GET", path, params=params)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    async def create_workflow(self, workflow: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = await self._send("POST", "/workflows", json=workflow)
+        return result
+
+    async def activate_workflow(self, workflow_id: str) -> None:
+        await self._send("POST", f"/workflows/{workflow_id}/activate")
+
+    async def delete_workflow(self, workflow_id: str) -> None:
+        await self._send("DELETE", f"/workflows/{workflow_id}")
+
+    async def get_workflow(self, workflow_id: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._read(f"/workflows/{workflow_id}")
+        return result
+
+    async def get_execution(self, execution_id: str, *, include_data: bool = True) -> dict[str, Any]:
+        params = {"includeData": "true" if include_data else "false"}
+        result: dict[str, Any] = await self._read(f"/executions/{execution_id}", params=params)
+        return result
+
+    async def call_webhook(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
+        """POST to a production webhook and return its JSON answer."""
+        try:
+            response = await self._http.post(f"{self.base_url}/webhook/{path}", json=payload)
+        except httpx.TransportError as exc:
+            raise Unavailable(
+                f"n8n at {self.base_url} is not reachable ({exc.__class__.__name__}).",
+                hint="Start it with `spreaders n8n start`.",
+            ) from exc
+        if response.status_code == 404:
+            raise NotFound(
+                "n8n does not know this workflow's entry webhook (was it deactivated or deleted in n8n?).",
+                hint="Deploy the template again with workflow.execute or `spreaders demo`.",
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = {}
+        if not isinstance(body, dict) or response.status_code >= 400:
+            raise UpstreamError(f"n8n webhook answered {response.status_code}: {_n8n_message(response)}")
+        return body

@@ -1,0 +1,269 @@
+"""Deploy templates into a tenant's n8n, start them on demand and wait for their results.
+
+Long operations span several units of work on purpose: the execution record is committed before n8n
+is called, so a crash never loses track of a run that n8n started, and an idempotency key is claimed
+by the database (unique per tenant) before any run begins.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from spreaders.accounts.schemas import Principal
+from spreaders.bootstrap import AppContext
+from spreaders.db.base import new_id, utcnow
+from spreaders.errors import Conflict, Invalid, NotFound, UpstreamError
+from spreaders.monitor import service as monitor
+from spreaders.monitor.models import WorkflowExecution
+from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
+from spreaders.orchestrator.entry import build_deployable, new_entry_path
+from spreaders.orchestrator.models import Deployment
+from spreaders.orchestrator.n8n_client import N8nClient
+from spreaders.provisioning import service as provisioning
+from spreaders.provisioning.installer import ProgressFn
+from spreaders.provisioning.schemas import InstanceConnection
+from spreaders.registry import service as registry
+
+# Called with (progress, total, message) while a run is awaited; MCP turns it into progress notifications.
+RunProgress = Callable[[float, float | None, str], Awaitable[None]]
+
+
+def client_for(ctx: AppContext, conn: InstanceConnection) -> N8nClient:
+    return N8nClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key)
+
+
+async def deploy(
+    ctx: AppContext, *, tenant_id: str, template_id: str, conn: InstanceConnection
+) -> Deployment:
+    """Create and activate the template in the instance, or reuse the deployment that is still there."""
+    client = client_for(ctx, conn)
+    async with ctx.sessionmaker() as session:
+        template = await registry.get_template(session, tenant_id=tenant_id, template_id=template_id)
+        query = select(Deployment).where(
+            Deployment.instance_id == conn.instance_id, Deployment.template_id == template_id
+        )
+        existing = (await session.execute(query)).scalar_one_or_none()
+        workflow, name = dict(template.workflow), f"{template.name} [spreaders {template.id[-8:]}]"
+    if existing is not None and existing.active:
+        try:
+            await client.get_workflow(existing.n8n_workflow_id)
+            return existing
+        except NotFound:
+            pass  # deleted in n8n behind our back: deploy afresh below
+    entry_path = new_entry_path()
+    created = await client.create_workflow(build_deployable(workflow, name=name, entry_path=entry_path))
+    n8n_id = str(created["id"])
+    try:
+        await client.activate_workflow(n8n_id)
+    except UpstreamError as exc:
+        await client.delete_workflow(n8n_id)
+        raise UpstreamError(
+            f"n8n would not activate template {template_id}: {exc.message}",
+            hint="The template may need credentials or nodes this n8n lacks; check workflow.get for details.",
+        ) from exc
+    async with ctx.unit_of_work() as session:
+        if existing is not None:
+            await session.delete(await session.get_one(Deployment, existing.id))
+            await session.flush()
+        deployment = Deployment(
+            id=new_id("dep"),
+            tenant_id=tenant_id,
+            instance_id=conn.instance_id,
+            template_id=template_id,
+            n8n_workflow_id=n8n_id,
+            entry_path=entry_path,
+            active=True,
+        )
+        session.add(deployment)
+    return deployment
+
+
+async def _claim(
+    ctx: AppContext,
+    *,
+    principal: Principal,
+    template_id: str,
+    parameters: dict[str, Any],
+    campaign_id: str | None,
+    idempotency_key: str | None,
+    deployment: Deployment,
+) -> tuple[WorkflowExecution, bool]:
+    """Insert the execution record; with an idempotency key, return the earlier one instead."""
+    row = WorkflowExecution(
+        id=new_id("exe"),
+        tenant_id=principal.tenant_id,
+        campaign_id=campaign_id,
+        template_id=template_id,
+        deployment_id=deployment.id,
+        instance_id=deployment.instance_id,
+        n8n_workflow_id=deployment.n8n_workflow_id,
+        idempotency_key=idempotency_key,
+        status="new",
+        input=parameters,
+    )
+    try:
+        async with ctx.unit_of_work() as session:
+            session.add(row)
+        return row, True
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+    async with ctx.sessionmaker() as session:
+        earlier = await monitor.find_by_idempotency_key(
+            session, tenant_id=principal.tenant_id, key=idempotency_key
+        )
+    assert earlier is not None
+    return earlier, False
+
+
+async def _earlier_run(
+    ctx: AppContext, *, principal: Principal, template_id: str, parameters: dict[str, Any], key: str
+) -> WorkflowExecution | None:
+    async with ctx.sessionmaker() as session:
+        earlier = await monitor.find_by_idempotency_key(session, tenant_id=principal.tenant_id, key=key)
+    if earlier is not None and (earlier.template_id != template_id or earlier.input != parameters):
+        raise Conflict(
+            f"Idempotency key {key!r} was already used for a different request.",
+            hint="Use a new key for a new run, or repeat the original template and parameters.",
+        )
+    return earlier
+
+
+async def execute(
+    ctx: AppContext,
+    *,
+    principal: Principal,
+    template_id: str,
+    parameters: dict[str, Any] | None = None,
+    campaign_id: str | None = None,
+    idempotency_key: str | None = None,
+    wait: bool = True,
+    timeout_s: float = 120.0,
+    provisioning_progress: ProgressFn | None = None,
+    run_progress: RunProgress | None = None,
+) -> ExecutionRead:
+    """Start a template in the tenant's n8n and (by default) wait for it to finish."""
+    parameters = parameters or {}
+    if timeout_s <= 0 or timeout_s > 3600:
+        raise Invalid("timeout_s must be between 0 and 3600 seconds.")
+    if idempotency_key is not None:
+        earlier = await _earlier_run(
+            ctx, principal=principal, template_id=template_id, parameters=parameters, key=idempotency_key
+        )
+        if earlier is not None:
+            return await _finish(ctx, principal, earlier.id, wait, timeout_s, run_progress)
+    async with ctx.sessionmaker() as session:  # fail fast on an unknown id, before starting n8n
+        await registry.get_template(session, tenant_id=principal.tenant_id, template_id=template_id)
+    conn = await provisioning.ensure_running(
+        ctx, tenant_id=principal.tenant_id, progress=provisioning_progress
+    )
+    deployment = await deploy(ctx, tenant_id=principal.tenant_id, template_id=template_id, conn=conn)
+    row, is_new = await _claim(
+        ctx,
+        principal=principal,
+        template_id=template_id,
+        parameters=parameters,
+        campaign_id=campaign_id,
+        idempotency_key=idempotency_key,
+        deployment=deployment,
+    )
+    if is_new:
+        await _start(ctx, conn, deployment, row.id, parameters)
+    return await _finish(ctx, principal, row.id, wait, timeout_s, run_progress)
+
+
+async def _start(
+    ctx: AppContext,
+    conn: InstanceConnection,
+    deployment: Deployment,
+    execution_id: str,
+    parameters: dict[str, Any],
+) -> None:
+    try:
+        answer = await client_for(ctx, conn).call_webhook(deployment.entry_path, parameters)
+    except (UpstreamError, NotFound) as exc:
+        async with ctx.unit_of_work() as session:
+            row = await session.get_one(WorkflowExecution, execution_id)
+            row.status, row.error, row.finished_at = "error", exc.message, utcnow()
+        raise
+    async with ctx.unit_of_work() as session:
+        row = await session.get_one(WorkflowExecution, execution_id)
+        row.n8n_execution_id = str(answer.get("executionId", "")) or None
+        row.status, row.started_at = "running", utcnow()
+
+
+async def _finish(
+    ctx: AppContext,
+    principal: Principal,
+    execution_id: str,
+    wait: bool,
+    timeout_s: float,
+    run_progress: RunProgress | None,
+) -> ExecutionRead:
+    if not wait:
+        return await get_status(ctx, principal=principal, execution_id=execution_id)
+    return await wait_for(
+        ctx, principal=principal, execution_id=execution_id, timeout_s=timeout_s, run_progress=run_progress
+    )
+
+
+async def sync(ctx: AppContext, *, principal: Principal, execution_id: str) -> ExecutionRead:
+    """Refresh one execution from n8n (if it is not finished yet) and return it."""
+    async with ctx.sessionmaker() as session:
+        row = await monitor.get_execution_row(
+            session, tenant_id=principal.tenant_id, execution_id=execution_id
+        )
+    if row.status in FINISHED_STATUSES or row.n8n_execution_id is None:
+        return monitor.to_read(row)
+    conn = await provisioning.connect(ctx, tenant_id=principal.tenant_id)
+    n8n_execution = await client_for(ctx, conn).get_execution(row.n8n_execution_id)
+    async with ctx.unit_of_work() as session:
+        row = await session.get_one(WorkflowExecution, execution_id)
+        monitor.apply_n8n_state(row, n8n_execution)
+        if row.status in FINISHED_STATUSES:
+            await registry.record_run(
+                session,
+                tenant_id=row.tenant_id,
+                template_id=row.template_id,
+                succeeded=row.status == "success",
+            )
+        return monitor.to_read(row)
+
+
+async def get_status(ctx: AppContext, *, principal: Principal, execution_id: str) -> ExecutionRead:
+    """Return the execution, refreshed from n8n when n8n is reachable."""
+    async with ctx.sessionmaker() as session:
+        row = await monitor.get_execution_row(
+            session, tenant_id=principal.tenant_id, execution_id=execution_id
+        )
+    if row.status in FINISHED_STATUSES or row.n8n_execution_id is None:
+        return monitor.to_read(row)
+    return await sync(ctx, principal=principal, execution_id=execution_id)
+
+
+async def wait_for(
+    ctx: AppContext,
+    *,
+    principal: Principal,
+    execution_id: str,
+    timeout_s: float,
+    run_progress: RunProgress | None = None,
+) -> ExecutionRead:
+    """Poll n8n until the execution finishes or the timeout passes (then it is returned as it stands)."""
+    started = time.monotonic()
+    delay = 0.1
+    while True:
+        current = await sync(ctx, principal=principal, execution_id=execution_id)
+        elapsed = time.monotonic() - started
+        if current.status in FINISHED_STATUSES or elapsed >= timeout_s:
+            return current
+        if run_progress is not None:
+            await run_progress(elapsed, timeout_s, f"execution {execution_id} is {current.status}")
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, 1.0)
