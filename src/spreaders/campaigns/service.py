@@ -18,7 +18,7 @@ from spreaders.monitor.schemas import ExecutionRead
 from spreaders.orchestrator import service as orchestrator
 from spreaders.orchestrator.service import RunProgress
 from spreaders.planner import service as planner
-from spreaders.planner.schemas import CampaignPlan
+from spreaders.planner.schemas import Audience, CampaignPlan
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSummary
@@ -155,6 +155,23 @@ async def list_campaigns(session: AsyncSession, *, tenant_id: str, limit: int = 
     return [await get_campaign(session, tenant_id=tenant_id, campaign_id=row.id) for row in rows]
 
 
+def describe_audience(audience: Audience) -> str:
+    """The audience as a phrase templates can put in copy ("18-30 year olds in Berlin; runners")."""
+    who = "people"
+    if audience.age_min is not None and audience.age_max is not None:
+        who = f"{audience.age_min}-{audience.age_max} year olds"
+    elif audience.age_min is not None:
+        who = f"people over {audience.age_min}"
+    elif audience.age_max is not None:
+        who = f"people under {audience.age_max}"
+    if audience.locations:
+        who += " in " + ", ".join(audience.locations)
+    extras = audience.interests + audience.segments
+    if who == "people" and not extras:
+        return ""
+    return "; ".join([who, *extras]) if who != "people" else ", ".join(extras)
+
+
 def step_parameters(plan: CampaignPlan, previous: ExecutionRead | None) -> dict[str, Any]:
     """What each workflow of the chain receives: the plan's facts and the previous step's output."""
     return {
@@ -166,7 +183,8 @@ def step_parameters(plan: CampaignPlan, previous: ExecutionRead | None) -> dict[
         "start_date": plan.timeline.start.isoformat() if plan.timeline.start else None,
         "end_date": plan.timeline.end.isoformat() if plan.timeline.end else None,
         "budget": plan.budget.model_dump(mode="json"),
-        "audience": plan.target_audience.model_dump(mode="json"),
+        "audience": describe_audience(plan.target_audience),
+        "audience_details": plan.target_audience.model_dump(mode="json"),
         "_previousOutput": previous.output if previous else None,
     }
 

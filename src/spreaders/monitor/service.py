@@ -94,8 +94,11 @@ def apply_n8n_state(row: WorkflowExecution, n8n_execution: dict[str, Any]) -> No
     if status in FINISHED_STATUSES:
         row.finished_at = _parse_time(n8n_execution.get("stoppedAt")) or row.finished_at
         row.output = summarize_output(n8n_execution)
-    error = ((n8n_execution.get("data") or {}).get("resultData") or {}).get("error")
+    result = (n8n_execution.get("data") or {}).get("resultData") or {}
+    error = result.get("error")
     if isinstance(error, dict):
         row.error = str(error.get("message") or error.get("description") or "failed")[:2000]
         node = error.get("node")
-        row.error_node = str(node.get("name") if isinstance(node, dict) else node or "")[:300]
+        # Code-node errors carry no node; the node that ran last is the one that failed.
+        name = node.get("name") if isinstance(node, dict) else node
+        row.error_node = str(name or result.get("lastNodeExecuted") or "")[:300]

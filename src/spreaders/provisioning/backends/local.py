@@ -7,7 +7,6 @@ command re-adopts them by pid) and are stopped as a whole process group (n8n for
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import os
 import signal
 import socket
@@ -99,9 +98,17 @@ def instance_env(spec: ProcessSpec, base: Mapping[str, str]) -> dict[str, str]:
     return env
 
 
+# Handles of the processes this process spawned: kept so they are reaped (no zombies) and not
+# reported as leaked when garbage-collected; processes spawned by an earlier command are known by pid.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def pid_alive(pid: int | None) -> bool:
     if not pid:
         return False
+    child = _children.get(pid)
+    if child is not None:
+        return child.poll() is None
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -131,6 +138,7 @@ def spawn(spec: ProcessSpec) -> int:
         )
     finally:
         log.close()
+    _children[process.pid] = process
     return process.pid
 
 
@@ -192,5 +200,6 @@ async def terminate(pid: int | None, *, grace_s: float = 10.0) -> None:
 
 
 def _reap(pid: int) -> None:
-    with contextlib.suppress(ChildProcessError):
-        os.waitpid(pid, os.WNOHANG)
+    child = _children.pop(pid, None)
+    if child is not None:
+        child.wait(timeout=5)

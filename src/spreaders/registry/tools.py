@@ -1,0 +1,95 @@
+"""MCP tools and resources of the workflow registry: search, get, and templates as resources."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from mcp.server.mcpserver import MCPServer
+from mcp_types import CallToolResult
+from pydantic import Field
+
+from spreaders.mcp.toolkit import READ_ONLY, ToolEnv, resource_errors, result, tool
+from spreaders.registry import service as registry
+from spreaders.registry.models import WorkflowTemplate
+from spreaders.registry.schemas import TemplatePage, TemplateRead, TemplateSearch
+
+SEARCH = """Search the workflow templates of this workspace (n8n workflows, ready to run).
+
+All filters are optional and combine with AND; results come best match first. Use the returned `id` with
+workflow.get (full definition, credentials it needs) or workflow.execute (run it). `self_contained`
+templates need no accounts and run immediately; others need credentials (see credential.connect)."""
+
+GET = """Get one workflow template by id: its n8n workflow JSON, the n8n credential types it needs, the
+platforms it talks to and any import warnings. Use it before workflow.execute to see what the workflow does
+and which parameters or credentials it expects."""
+
+
+def to_read(row: WorkflowTemplate) -> TemplateRead:
+    """The full read model of a template row."""
+    return TemplateRead.model_validate(row, from_attributes=True)
+
+
+def register(server: MCPServer[Any], env: ToolEnv) -> None:
+    """Add workflow.search, workflow.get and the `workflow://templates/{id}` resource."""
+
+    @tool(server, name="workflow.search", description=SEARCH, annotations=READ_ONLY)
+    async def search(
+        query: Annotated[
+            str, Field(description="Keywords matched against name, description and nodes.")
+        ] = "",
+        platforms: Annotated[
+            tuple[str, ...],
+            Field(description="Platforms the workflow must use, e.g. ['mailchimp', 'slack']."),
+        ] = (),
+        capabilities: Annotated[
+            tuple[str, ...],
+            Field(description="Capabilities it must offer, e.g. ['email_campaign', 'scheduling']."),
+        ] = (),
+        category: Annotated[str | None, Field(description="Exact category name.")] = None,
+        limit: Annotated[int, Field(ge=1, le=100, description="Maximum number of results.")] = 10,
+    ) -> Annotated[CallToolResult, TemplatePage]:
+        caller = env.caller("workflows:read")
+        query_model = TemplateSearch(
+            query=query,
+            platforms=list(platforms),
+            capabilities=list(capabilities),
+            category=category,
+            limit=limit,
+        )
+        async with caller.app.unit_of_work() as session:
+            page = await registry.search(session, tenant_id=caller.principal.tenant_id, query=query_model)
+        if not page.items:
+            return result(page, "No template matches; try fewer words or filters.")
+        names = "; ".join(f"{t.name} ({t.id})" for t in page.items)
+        return result(page, f"{page.total} templates match, best first: {names}.")
+
+    @tool(server, name="workflow.get", description=GET, annotations=READ_ONLY)
+    async def get(
+        workflowId: Annotated[str, Field(description="Template id from workflow.search.")],
+    ) -> Annotated[CallToolResult, TemplateRead]:
+        caller = env.caller("workflows:read")
+        async with caller.app.unit_of_work() as session:
+            row = await registry.get_template(
+                session, tenant_id=caller.principal.tenant_id, template_id=workflowId
+            )
+            template = to_read(row)
+        needs = ", ".join(template.credential_types) or "no credentials"
+        return result(
+            template, f"{template.name} (v{template.version}, {template.node_count} nodes) needs {needs}."
+        )
+
+    @server.resource(
+        "workflow://templates/{template_id}",
+        name="workflow-template",
+        description="A workflow template of this workspace as JSON (same fields as workflow.get).",
+        mime_type="application/json",
+    )
+    @resource_errors
+    async def template_resource(template_id: str) -> str:
+        caller = env.caller("workflows:read")
+        async with caller.app.unit_of_work() as session:
+            row = await registry.get_template(
+                session, tenant_id=caller.principal.tenant_id, template_id=template_id
+            )
+            return json.dumps(to_read(row).model_dump(mode="json"))

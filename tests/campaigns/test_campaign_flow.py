@@ -1,0 +1,84 @@
+"""A prompt becomes a campaign whose workflows run as a chain in the real n8n."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import pytest
+
+from spreaders.accounts.schemas import Principal
+from spreaders.bootstrap import AppContext
+from spreaders.campaigns import service as campaigns
+from spreaders.errors import Invalid, NotFound
+from spreaders.monitor.schemas import ExecutionRead
+from spreaders.planner.service import analyze_prompt
+
+PROMPT = (
+    "Launch our spring sneaker drop on Instagram and TikTok next Monday with an email to our list, "
+    "$2k budget, for 18-30 year olds in Berlin"
+)
+NOW = datetime.fromisoformat("2026-03-05T10:00:00+01:00")
+
+
+@pytest.mark.e2e
+async def test_prompt_to_campaign_runs_every_chosen_workflow_in_order(
+    app: AppContext, e2e_principal: Principal
+) -> None:
+    async with app.unit_of_work() as session:
+        created = await campaigns.create_from_prompt(
+            session, principal=e2e_principal, prompt=PROMPT, now=NOW, tz="Europe/Berlin", self_contained_only=True
+        )
+    assert created.plan.platforms == ["instagram", "tiktok", "email"]
+    assert len(created.workflows) >= 2
+    assert created.missing_credentials == []
+
+    report = await campaigns.launch(app, principal=e2e_principal, campaign_id=created.id, timeout_s=60)
+
+    assert report.status == "success"
+    assert report.completed == report.total == len(created.workflows)
+    assert [r.template_id for r in report.results] == [w.id for w in created.workflows]
+    assert all(r.n8n_execution_id for r in report.results)
+    async with app.sessionmaker() as session:
+        stored = await campaigns.get_campaign(session, tenant_id=e2e_principal.tenant_id, campaign_id=created.id)
+    assert stored.status == "completed"
+
+
+async def test_each_chain_step_gets_the_plan_and_the_previous_output() -> None:
+    plan = await analyze_prompt(PROMPT, now=NOW, tz="Europe/Berlin")
+    previous = ExecutionRead(
+        id="exe_1",
+        template_id="wft_1",
+        campaign_id=None,
+        instance_id="n8n_1",
+        n8n_workflow_id="w",
+        n8n_execution_id="1",
+        status="success",
+        started_at=None,
+        finished_at=None,
+        output={"items": [{"a": 1}]},
+    )
+
+    first = campaigns.step_parameters(plan, None)
+    second = campaigns.step_parameters(plan, previous)
+
+    assert first["_previousOutput"] is None
+    assert second["_previousOutput"] == {"items": [{"a": 1}]}
+    assert second["start_date"] == "2026-03-09"
+    assert second["platforms"] == ["instagram", "tiktok", "email"]
+    assert second["audience"] == "18-30 year olds in Berlin; subscribers"
+
+
+async def test_empty_prompt_creates_no_campaign(app: AppContext, principal: Principal) -> None:
+    async with app.unit_of_work() as session:
+        with pytest.raises(Invalid):
+            await campaigns.create_from_prompt(session, principal=principal, prompt="   ")
+    async with app.sessionmaker() as session:
+        assert await campaigns.list_campaigns(session, tenant_id=principal.tenant_id) == []
+
+
+async def test_another_tenants_campaign_is_not_found(app: AppContext, principal: Principal) -> None:
+    async with app.unit_of_work() as session:
+        created = await campaigns.create_from_prompt(session, principal=principal, prompt=PROMPT, now=NOW)
+    async with app.unit_of_work() as session:
+        with pytest.raises(NotFound):
+            await campaigns.get_campaign(session, tenant_id="ten_other", campaign_id=created.id)
