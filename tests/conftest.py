@@ -81,7 +81,9 @@ async def principal(app: AppContext) -> Principal:
     """A brand-new tenant and user for one test."""
     async with app.unit_of_work() as db_session:
         tenant = await accounts.create_tenant(db_session, name="test tenant")
-        user = await accounts.create_user(db_session, tenant_id=tenant.id, email=f"{uuid.uuid4().hex}@example.test")
+        user = await accounts.create_user(
+            db_session, tenant_id=tenant.id, email=f"{uuid.uuid4().hex}@example.test"
+        )
     return Principal(tenant_id=tenant.id, user_id=user.id)
 
 

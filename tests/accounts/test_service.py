@@ -10,7 +10,9 @@ from spreaders.bootstrap import AppContext
 from spreaders.errors import Unauthorized
 
 
-async def test_api_key_is_shown_once_and_authenticates_to_its_tenant(app: AppContext, principal: Principal) -> None:
+async def test_api_key_is_shown_once_and_authenticates_to_its_tenant(
+    app: AppContext, principal: Principal
+) -> None:
     async with app.unit_of_work() as session:
         created = await accounts.create_api_key(session, principal=principal, label="ci")
     async with app.unit_of_work() as session:

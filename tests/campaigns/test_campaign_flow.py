@@ -26,7 +26,12 @@ async def test_prompt_to_campaign_runs_every_chosen_workflow_in_order(
 ) -> None:
     async with app.unit_of_work() as session:
         created = await campaigns.create_from_prompt(
-            session, principal=e2e_principal, prompt=PROMPT, now=NOW, tz="Europe/Berlin", self_contained_only=True
+            session,
+            principal=e2e_principal,
+            prompt=PROMPT,
+            now=NOW,
+            tz="Europe/Berlin",
+            self_contained_only=True,
         )
     assert created.plan.platforms == ["instagram", "tiktok", "email"]
     assert len(created.workflows) >= 2
@@ -39,7 +44,9 @@ async def test_prompt_to_campaign_runs_every_chosen_workflow_in_order(
     assert [r.template_id for r in report.results] == [w.id for w in created.workflows]
     assert all(r.n8n_execution_id for r in report.results)
     async with app.sessionmaker() as session:
-        stored = await campaigns.get_campaign(session, tenant_id=e2e_principal.tenant_id, campaign_id=created.id)
+        stored = await campaigns.get_campaign(
+            session, tenant_id=e2e_principal.tenant_id, campaign_id=created.id
+        )
     assert stored.status == "completed"
 
 

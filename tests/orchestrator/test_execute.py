@@ -47,7 +47,9 @@ async def test_template_runs_in_n8n_and_parameters_reach_its_first_node(
     assert result.duration_ms is not None and result.duration_ms >= 0
 
 
-async def test_failing_workflow_reports_the_node_and_its_message(app: AppContext, e2e_principal: Principal) -> None:
+async def test_failing_workflow_reports_the_node_and_its_message(
+    app: AppContext, e2e_principal: Principal
+) -> None:
     template_id = await _import(app, e2e_principal, FAIL_JS)
 
     result = await orchestrator.execute(app, principal=e2e_principal, template_id=template_id, timeout_s=60)
@@ -57,7 +59,9 @@ async def test_failing_workflow_reports_the_node_and_its_message(app: AppContext
     assert "on strike" in result.error
 
 
-async def test_same_idempotency_key_returns_the_same_execution(app: AppContext, e2e_principal: Principal) -> None:
+async def test_same_idempotency_key_returns_the_same_execution(
+    app: AppContext, e2e_principal: Principal
+) -> None:
     template_id = await _import(app, e2e_principal, ECHO_JS)
     key = uuid.uuid4().hex
 
@@ -114,7 +118,9 @@ async def test_another_tenants_template_and_execution_are_not_found(
         await orchestrator.get_status(app, principal=principal, execution_id=result.id)
 
 
-async def test_started_without_waiting_then_polled_to_completion(app: AppContext, e2e_principal: Principal) -> None:
+async def test_started_without_waiting_then_polled_to_completion(
+    app: AppContext, e2e_principal: Principal
+) -> None:
     template_id = await _import(app, e2e_principal, ECHO_JS)
 
     started = await orchestrator.execute(
@@ -123,7 +129,9 @@ async def test_started_without_waiting_then_polled_to_completion(app: AppContext
     assert started.n8n_execution_id
     assert started.status in {"new", "running", "success"}
 
-    finished = await orchestrator.wait_for(app, principal=e2e_principal, execution_id=started.id, timeout_s=60)
+    finished = await orchestrator.wait_for(
+        app, principal=e2e_principal, execution_id=started.id, timeout_s=60
+    )
     assert finished.status == "success"
     assert finished.output["items"][0]["doubled"] == 10
 

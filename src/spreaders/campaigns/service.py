@@ -25,7 +25,6 @@ from spreaders.registry.schemas import TemplateSummary
 from spreaders.vault import service as vault
 from spreaders.vault.catalogue import load_catalogue
 
-
 # A campaign's chain runs content first, then channels, then measurement; each step feeds the next.
 _STAGE_ORDER = (
     "content_generation_text",

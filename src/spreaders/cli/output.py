@@ -7,7 +7,7 @@ import json
 import logging
 import sys
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from typing import Any, NoReturn, TypeVar
 
@@ -56,7 +56,7 @@ def _configure_logging(settings: Settings) -> None:
     root.setLevel(settings.log_level.upper())
 
 
-def run(factory: Callable[[Settings], Awaitable[T]], *, as_json: bool) -> T:
+def run(factory: Callable[[Settings], Coroutine[Any, Any, T]], *, as_json: bool) -> T:
     """Run one command's coroutine; map every failure to one readable line and exit code 1."""
     try:
         settings = Settings()
