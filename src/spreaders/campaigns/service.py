@@ -14,6 +14,7 @@ from spreaders.campaigns.models import Campaign
 from spreaders.campaigns.schemas import CampaignCreated, CampaignRead, CampaignRunReport, MissingCredential
 from spreaders.db.base import new_id
 from spreaders.errors import NotFound, SpreadersError
+from spreaders.monitor import service as monitor
 from spreaders.monitor.schemas import ExecutionRead
 from spreaders.orchestrator import service as orchestrator
 from spreaders.orchestrator.service import RunProgress
@@ -24,6 +25,8 @@ from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSummary
 from spreaders.vault import service as vault
 from spreaders.vault.catalogue import load_catalogue
+
+_FAILED = frozenset({"error", "crashed", "canceled"})
 
 # A campaign's chain runs content first, then channels, then measurement; each step feeds the next.
 _STAGE_ORDER = (
@@ -188,6 +191,19 @@ def step_parameters(plan: CampaignPlan, previous: ExecutionRead | None) -> dict[
     }
 
 
+async def _step_key(ctx: AppContext, *, tenant_id: str, base: str) -> str:
+    """The idempotency key of a chain step: a step that succeeded (or still runs) is not run again on
+    a relaunch, while a step that failed gets a fresh key and so a new run."""
+    attempt = 0
+    async with ctx.sessionmaker() as session:
+        while True:
+            key = base if attempt == 0 else f"{base}:retry{attempt}"
+            earlier = await monitor.find_by_idempotency_key(session, tenant_id=tenant_id, key=key)
+            if earlier is None or earlier.status not in _FAILED:
+                return key
+            attempt += 1
+
+
 async def _set_status(ctx: AppContext, campaign_id: str, status: str) -> None:
     async with ctx.unit_of_work() as session:
         (await session.get_one(Campaign, campaign_id)).status = status
@@ -219,7 +235,9 @@ async def launch(
                 template_id=template.id,
                 parameters=step_parameters(campaign.plan, previous),
                 campaign_id=campaign_id,
-                idempotency_key=f"{campaign_id}:{index}:{template.id}",
+                idempotency_key=await _step_key(
+                    ctx, tenant_id=principal.tenant_id, base=f"{campaign_id}:{index}:{template.id}"
+                ),
                 timeout_s=timeout_s,
                 provisioning_progress=provisioning_progress,
             )

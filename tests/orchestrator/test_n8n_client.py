@@ -1,0 +1,19 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from spreaders.errors import Unavailable
+from spreaders.orchestrator.n8n_client import N8nClient
+from spreaders.provisioning.backends.local import free_port
+
+
+async def test_unreachable_n8n_is_unavailable_with_what_to_do() -> None:
+    async with httpx.AsyncClient(timeout=2) as http:
+        client = N8nClient(http, base_url=f"http://127.0.0.1:{free_port()}", api_key="unused")
+        with pytest.raises(Unavailable, match="not reachable") as raised:
+            await client.get_workflow("1")
+        with pytest.raises(Unavailable, match="not reachable"):
+            await client.call_webhook("spreaders-x", {})
+    assert raised.value.hint is not None
+    assert "spreaders n8n start" in raised.value.hint
