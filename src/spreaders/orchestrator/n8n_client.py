@@ -84,6 +84,11 @@ class N8nClient:
         result: dict[str, Any] = await self._read(f"/workflows/{workflow_id}")
         return result
 
+    async def list_workflows(self, *, limit: int = 100) -> list[dict[str, Any]]:
+        result: dict[str, Any] = await self._read("/workflows", params={"limit": limit})
+        workflows: list[dict[str, Any]] = result.get("data", [])
+        return workflows
+
     async def get_execution(self, execution_id: str, *, include_data: bool = True) -> dict[str, Any]:
         params = {"includeData": "true" if include_data else "false"}
         result: dict[str, Any] = await self._read(f"/executions/{execution_id}", params=params)
