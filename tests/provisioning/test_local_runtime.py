@@ -30,7 +30,9 @@ async def test_running_instance_is_recorded_and_its_secrets_are_sealed(
     assert conn.api_key not in status.model_dump_json()
     assert conn.api_key not in repr(conn)
     async with app.sessionmaker() as session:
-        row = (await session.execute(select(N8nInstance).where(N8nInstance.id == conn.instance_id))).scalar_one()
+        row = (
+            await session.execute(select(N8nInstance).where(N8nInstance.id == conn.instance_id))
+        ).scalar_one()
     assert row.secrets is not None
     assert conn.api_key.encode() not in row.secrets
 
@@ -46,7 +48,9 @@ async def test_second_call_adopts_the_running_process_instead_of_starting_anothe
     assert after.pid == before.pid
 
 
-async def test_killed_n8n_is_restarted_with_its_data_and_key(app: AppContext, e2e_principal: Principal) -> None:
+async def test_killed_n8n_is_restarted_with_its_data_and_key(
+    app: AppContext, e2e_principal: Principal
+) -> None:
     before = await provisioning.ensure_running(app, tenant_id=e2e_principal.tenant_id)
     status = await provisioning.status(app, tenant_id=e2e_principal.tenant_id)
     assert status is not None and status.pid is not None

@@ -23,7 +23,9 @@ def _hash_key(key: str) -> str:
     return hashlib.sha256(key.encode()).hexdigest()
 
 
-async def create_tenant(session: AsyncSession, *, name: str, tier: Tier = "free", is_local: bool = False) -> Tenant:
+async def create_tenant(
+    session: AsyncSession, *, name: str, tier: Tier = "free", is_local: bool = False
+) -> Tenant:
     tenant = Tenant(id=new_id("ten"), name=name, tier=tier, is_local=is_local)
     session.add(tenant)
     await session.flush()
@@ -72,7 +74,9 @@ async def authenticate_api_key(session: AsyncSession, *, key: str) -> Principal:
     refusal = Unauthorized("Invalid or revoked API key.", hint="Create one with `spreaders keys create`.")
     if not key.startswith(_KEY_PREFIX) or len(key) < _PREFIX_LEN:
         raise refusal
-    row = (await session.execute(select(ApiKey).where(ApiKey.prefix == key[:_PREFIX_LEN]))).scalar_one_or_none()
+    row = (
+        await session.execute(select(ApiKey).where(ApiKey.prefix == key[:_PREFIX_LEN]))
+    ).scalar_one_or_none()
     if row is None or row.revoked_at is not None or not hmac.compare_digest(row.key_hash, _hash_key(key)):
         raise refusal
     row.last_used_at = utcnow()

@@ -6,19 +6,30 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.routing import Route
 
 from spreaders import __version__
 from spreaders.api.errors import install_error_handlers
 from spreaders.api.routes import router as api_router
-from spreaders.bootstrap import open_app
+from spreaders.bootstrap import AppContext, open_app
+from spreaders.errors import Unavailable
+from spreaders.mcp.http import MCP_PATH, build_http
 from spreaders.settings import Settings
 from spreaders.web.routes import router as web_router
 
 
 def create_app(settings: Settings) -> FastAPI:
+    def current_ctx() -> AppContext:
+        ctx = getattr(app.state, "ctx", None)
+        if not isinstance(ctx, AppContext):
+            raise Unavailable("The application is not started yet.", hint="Retry once startup has finished.")
+        return ctx
+
+    mcp = build_http(settings, current_ctx)
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with open_app(settings) as ctx:
+        async with open_app(settings) as ctx, mcp.session_manager.run():
             app.state.ctx = ctx
             yield
 
@@ -31,4 +42,7 @@ def create_app(settings: Settings) -> FastAPI:
     install_error_handlers(app)
     app.include_router(api_router, prefix="/api/v1")
     app.include_router(web_router)
+    # The MCP app answers exactly at /mcp (a Mount would redirect /mcp to /mcp/); it brings its own
+    # bearer-auth middleware, so REST routes keep their own dependencies.
+    app.router.routes.append(Route(MCP_PATH, endpoint=mcp.app))
     return app

@@ -5,7 +5,7 @@ unless a name says otherwise; the extraction code in `offline.py` compiles them.
 
 from __future__ import annotations
 
-from typing import Final
+from typing import Final, get_args
 
 from spreaders.planner.schemas import CampaignType, Capability, ContentType
 
@@ -196,18 +196,7 @@ TYPE_CONTENT: Final[dict[CampaignType, tuple[ContentType, ...]]] = {
     "event": ("landing_page",),
 }
 
-CAPABILITY_ORDER: Final[tuple[Capability, ...]] = (
-    "content_generation_image",
-    "content_generation_video",
-    "content_generation_text",
-    "social_publishing",
-    "email_campaign",
-    "ad_campaign",
-    "analytics_tracking",
-    "lead_capture",
-    "crm_sync",
-    "scheduling",
-)
+CAPABILITY_ORDER: Final[tuple[Capability, ...]] = get_args(Capability)
 CONTENT_CAPABILITY: Final[dict[ContentType, Capability]] = {
     "images": "content_generation_image",
     "stories": "content_generation_image",

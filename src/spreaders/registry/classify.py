@@ -10,20 +10,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, get_args
 
-CAPABILITIES: Final = (
-    "content_generation_image",
-    "content_generation_video",
-    "content_generation_text",
-    "social_publishing",
-    "email_campaign",
-    "ad_campaign",
-    "analytics_tracking",
-    "lead_capture",
-    "crm_sync",
-    "scheduling",
-)
+from spreaders.planner.schemas import Capability
+
+# The planner's capability vocabulary: templates are classified in the words plans are made of.
+CAPABILITIES: Final[tuple[str, ...]] = get_args(Capability)
 TRIGGER_TYPES: Final = ("manual", "webhook", "schedule", "form", "app", "chat", "none", "execute_workflow")
 UNCATEGORIZED: Final = "Uncategorized"
 

@@ -27,7 +27,7 @@ and which parameters or credentials it expects."""
 
 def to_read(row: WorkflowTemplate) -> TemplateRead:
     """The full read model of a template row."""
-    return TemplateRead.model_validate(row, from_attributes=True)
+    return TemplateRead.model_validate(row)
 
 
 def register(server: MCPServer[Any], env: ToolEnv) -> None:
