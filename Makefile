@@ -31,7 +31,7 @@ $(INSPECTOR):
 	npm install --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error @modelcontextprotocol/inspector@0.15.0
 
 demo: install
-	$(BIN)/spreaders demo "$(PROMPT)"
+	$(BIN)/spreaders demo '$(PROMPT)'
 
 test: install n8n node-tools
 	$(BIN)/pytest

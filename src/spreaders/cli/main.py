@@ -73,7 +73,7 @@ def demo(
     if as_json:
         print_json({"campaign": created, "run": report})
     else:
-        render.campaign_created(created)
+        render.campaign_created(created, show_next_step=False)
         render.run_report(report, {w.id: w.name for w in created.workflows})
     if report.status != "success" or not report.results:
         raise typer.Exit(code=1)

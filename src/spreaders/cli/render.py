@@ -85,7 +85,7 @@ def executions(items: list[ExecutionRead], names: dict[str, str] | None = None) 
             console.print(f"    {label}: {preview}", no_wrap=True, overflow="ellipsis", highlight=False)
 
 
-def campaign_created(value: CampaignCreated) -> None:
+def campaign_created(value: CampaignCreated, *, show_next_step: bool = True) -> None:
     console.print(f"[bold]Campaign[/] {value.id}")
     plan(value.plan)
     templates(value.workflows, title="Chosen workflows")
@@ -93,7 +93,8 @@ def campaign_created(value: CampaignCreated) -> None:
         console.print(
             f"  [yellow]needs credential[/] {missing.n8n_credential_type} ({missing.platform or '?'})"
         )
-    console.print(f"Next: {value.next_step}")
+    if show_next_step:
+        console.print(f"Next: {value.next_step}")
 
 
 def run_report(value: CampaignRunReport, names: dict[str, str]) -> None:
