@@ -6,7 +6,7 @@ from spreaders.db.base import Base
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
 from spreaders.provisioning.models import N8nInstance
-from spreaders.registry.models import WorkflowCategory, WorkflowTemplate
+from spreaders.registry.models import TemplateRating, WorkflowCategory, WorkflowDependency, WorkflowTemplate
 from spreaders.vault.models import ConnectRequest, Credential
 
 __all__ = [
@@ -17,9 +17,11 @@ __all__ = [
     "Credential",
     "Deployment",
     "N8nInstance",
+    "TemplateRating",
     "Tenant",
     "User",
     "WorkflowCategory",
+    "WorkflowDependency",
     "WorkflowExecution",
     "WorkflowTemplate",
 ]

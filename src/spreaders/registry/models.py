@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spreaders.db.base import Base, TenantMixin, TimestampMixin
@@ -50,3 +50,45 @@ class WorkflowTemplate(TenantMixin, TimestampMixin, Base):
     self_contained: Mapped[bool] = mapped_column(default=False)
     usage_count: Mapped[int] = mapped_column(default=0)
     success_count: Mapped[int] = mapped_column(default=0)
+    # [{"type": n8n credential type, "platform": platform or null, "nodes": [node names]}]
+    required_credentials: Mapped[list[Any]] = mapped_column(default=list)
+    # Fields the workflow reads from its trigger data (e.g. "body.email").
+    required_inputs: Mapped[list[Any]] = mapped_column(default=list)
+    estimated_duration_ms: Mapped[int] = mapped_column(default=0)
+    # Validator findings: [{"level": "error"|"warning", "code", "message", "node"}]
+    issues: Mapped[list[Any]] = mapped_column(default=list)
+    is_valid: Mapped[bool] = mapped_column(default=True)
+    change_summary: Mapped[str] = mapped_column(Text, default="")
+
+
+class WorkflowDependency(TenantMixin, TimestampMixin, Base):
+    """A template calls another workflow (Execute Workflow node); resolved when the registry holds it."""
+
+    __tablename__ = "workflow_dependencies"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    template_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("workflow_templates.id", ondelete="CASCADE"), index=True
+    )
+    # How the caller names the sub-workflow: its id or name in the author's instance, or a file path.
+    reference: Mapped[str] = mapped_column(String(500))
+    depends_on_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("workflow_templates.id", ondelete="SET NULL")
+    )
+
+
+class TemplateRating(TenantMixin, TimestampMixin, Base):
+    """One user's rating (1-5) and feedback on a template, per tenant."""
+
+    __tablename__ = "template_ratings"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "user_id", "template_id", name="uq_template_ratings_user"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str] = mapped_column(String(40), ForeignKey("users.id", ondelete="CASCADE"))
+    template_id: Mapped[str] = mapped_column(
+        String(40), ForeignKey("workflow_templates.id", ondelete="CASCADE"), index=True
+    )
+    rating: Mapped[int]
+    feedback: Mapped[str] = mapped_column(Text, default="")

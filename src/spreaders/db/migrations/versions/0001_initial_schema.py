@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-26 11:08:05.882609
+Create Date: 2026-11-26 11:43:28.004079
 """
 
 from collections.abc import Sequence
@@ -27,7 +27,7 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("tier", sa.String(length=20), nullable=False),
         sa.Column("is_local", sa.Boolean(), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenants")),
     )
     op.create_table(
@@ -35,7 +35,7 @@ def upgrade() -> None:
         sa.Column("id", sa.String(length=40), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("description", sa.Text(), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workflow_categories")),
         sa.UniqueConstraint("name", name=op.f("uq_workflow_categories_name")),
     )
@@ -57,7 +57,7 @@ def upgrade() -> None:
         ),
         sa.Column("status", sa.String(length=30), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_campaigns_tenant_id_tenants"), ondelete="CASCADE"
         ),
@@ -79,10 +79,10 @@ def upgrade() -> None:
         sa.Column("pid", sa.Integer(), nullable=True),
         sa.Column("owner_email", sa.String(length=320), nullable=False),
         sa.Column("secrets", sa.LargeBinary(), nullable=True),
-        sa.Column("bootstrapped_at", spreaders.db.base.UTCDateTime(), nullable=True),
+        sa.Column("bootstrapped_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sa.String(length=2000), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_n8n_instances_tenant_id_tenants"), ondelete="CASCADE"
         ),
@@ -97,7 +97,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_users_tenant_id_tenants"), ondelete="CASCADE"
         ),
@@ -159,8 +159,26 @@ def upgrade() -> None:
         sa.Column("self_contained", sa.Boolean(), nullable=False),
         sa.Column("usage_count", sa.Integer(), nullable=False),
         sa.Column("success_count", sa.Integer(), nullable=False),
+        sa.Column(
+            "required_credentials",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column(
+            "required_inputs",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("estimated_duration_ms", sa.Integer(), nullable=False),
+        sa.Column(
+            "issues",
+            sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
+            nullable=False,
+        ),
+        sa.Column("is_valid", sa.Boolean(), nullable=False),
+        sa.Column("change_summary", sa.Text(), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
@@ -184,10 +202,10 @@ def upgrade() -> None:
         sa.Column("prefix", sa.String(length=24), nullable=False),
         sa.Column("key_hash", sa.String(length=128), nullable=False),
         sa.Column("scopes", sa.String(length=500), nullable=False),
-        sa.Column("last_used_at", spreaders.db.base.UTCDateTime(), nullable=True),
-        sa.Column("revoked_at", spreaders.db.base.UTCDateTime(), nullable=True),
+        sa.Column("last_used_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_api_keys_tenant_id_tenants"), ondelete="CASCADE"
         ),
@@ -207,10 +225,10 @@ def upgrade() -> None:
         sa.Column("user_id", sa.String(length=40), nullable=False),
         sa.Column("platform", sa.String(length=60), nullable=False),
         sa.Column("token_hash", sa.String(length=64), nullable=False),
-        sa.Column("expires_at", spreaders.db.base.UTCDateTime(), nullable=False),
-        sa.Column("used_at", spreaders.db.base.UTCDateTime(), nullable=True),
+        sa.Column("expires_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"],
             ["tenants.id"],
@@ -235,9 +253,9 @@ def upgrade() -> None:
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("secret", sa.LargeBinary(), nullable=False),
-        sa.Column("updated_at", spreaders.db.base.UTCDateTime(), nullable=True),
+        sa.Column("updated_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["tenant_id"], ["tenants.id"], name=op.f("fk_credentials_tenant_id_tenants"), ondelete="CASCADE"
         ),
@@ -259,7 +277,7 @@ def upgrade() -> None:
         sa.Column("entry_path", sa.String(length=200), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["instance_id"],
             ["n8n_instances.id"],
@@ -281,6 +299,71 @@ def upgrade() -> None:
     with op.batch_alter_table("deployments", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_deployments_template_id"), ["template_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_deployments_tenant_id"), ["tenant_id"], unique=False)
+
+    op.create_table(
+        "template_ratings",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("user_id", sa.String(length=40), nullable=False),
+        sa.Column("template_id", sa.String(length=40), nullable=False),
+        sa.Column("rating", sa.Integer(), nullable=False),
+        sa.Column("feedback", sa.Text(), nullable=False),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["workflow_templates.id"],
+            name=op.f("fk_template_ratings_template_id_workflow_templates"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_template_ratings_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_template_ratings_user_id_users"), ondelete="CASCADE"
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_template_ratings")),
+        sa.UniqueConstraint("tenant_id", "user_id", "template_id", name="uq_template_ratings_user"),
+    )
+    with op.batch_alter_table("template_ratings", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_template_ratings_template_id"), ["template_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_template_ratings_tenant_id"), ["tenant_id"], unique=False)
+
+    op.create_table(
+        "workflow_dependencies",
+        sa.Column("id", sa.String(length=40), nullable=False),
+        sa.Column("template_id", sa.String(length=40), nullable=False),
+        sa.Column("reference", sa.String(length=500), nullable=False),
+        sa.Column("depends_on_id", sa.String(length=40), nullable=True),
+        sa.Column("tenant_id", sa.String(length=40), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["depends_on_id"],
+            ["workflow_templates.id"],
+            name=op.f("fk_workflow_dependencies_depends_on_id_workflow_templates"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["template_id"],
+            ["workflow_templates.id"],
+            name=op.f("fk_workflow_dependencies_template_id_workflow_templates"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"],
+            ["tenants.id"],
+            name=op.f("fk_workflow_dependencies_tenant_id_tenants"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workflow_dependencies")),
+    )
+    with op.batch_alter_table("workflow_dependencies", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_workflow_dependencies_template_id"), ["template_id"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_workflow_dependencies_tenant_id"), ["tenant_id"], unique=False)
 
     op.create_table(
         "workflow_executions",
@@ -305,10 +388,10 @@ def upgrade() -> None:
         ),
         sa.Column("error", sa.Text(), nullable=False),
         sa.Column("error_node", sa.String(length=300), nullable=False),
-        sa.Column("started_at", spreaders.db.base.UTCDateTime(), nullable=True),
-        sa.Column("finished_at", spreaders.db.base.UTCDateTime(), nullable=True),
+        sa.Column("started_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("finished_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=True),
         sa.Column("tenant_id", sa.String(length=40), nullable=False),
-        sa.Column("created_at", spreaders.db.base.UTCDateTime(), nullable=False),
+        sa.Column("created_at", spreaders.db.base.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["campaign_id"],
             ["campaigns.id"],
@@ -354,6 +437,16 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_workflow_executions_campaign_id"))
 
     op.drop_table("workflow_executions")
+    with op.batch_alter_table("workflow_dependencies", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_workflow_dependencies_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_workflow_dependencies_template_id"))
+
+    op.drop_table("workflow_dependencies")
+    with op.batch_alter_table("template_ratings", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_template_ratings_tenant_id"))
+        batch_op.drop_index(batch_op.f("ix_template_ratings_template_id"))
+
+    op.drop_table("template_ratings")
     with op.batch_alter_table("deployments", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_deployments_tenant_id"))
         batch_op.drop_index(batch_op.f("ix_deployments_template_id"))
