@@ -185,3 +185,33 @@ async def test_openapi_document_lists_the_original_endpoints(client: httpx.Async
         "/api/v1/campaigns",
     ):
         assert path in paths
+
+
+async def test_select_and_ratings_over_rest(client: httpx.AsyncClient, auth: dict[str, str]) -> None:
+    document = {
+        "name": "Weekly newsletter sender",
+        "tags": [{"name": "spreaders:capability=email_campaign"}, {"name": "spreaders:platform=email"}],
+        "nodes": [
+            {"name": "Go", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0]},
+        ],
+        "connections": {},
+    }
+    imported = (await client.post("/api/v1/workflows/import", json=document, headers=auth)).json()
+
+    chosen = await client.post(
+        "/api/v1/workflows/select",
+        json={"capabilities": ["email_campaign", "ad_campaign"], "platforms": ["email"]},
+        headers=auth,
+    )
+    assert chosen.status_code == 200
+    assert [t["id"] for t in chosen.json()["templates"]] == [imported["id"]]
+    assert chosen.json()["uncovered_capabilities"] == ["ad_campaign"]
+
+    rated = await client.post(
+        f"/api/v1/workflows/{imported['id']}/ratings", json={"rating": 4, "feedback": "good"}, headers=auth
+    )
+    assert rated.status_code == 201
+    bad = await client.post(f"/api/v1/workflows/{imported['id']}/ratings", json={"rating": 9}, headers=auth)
+    assert bad.status_code == 422
+    shown = (await client.get(f"/api/v1/workflows/{imported['id']}", headers=auth)).json()
+    assert shown["rating"] == {"average": 4.0, "count": 1}

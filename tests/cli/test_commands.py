@@ -117,3 +117,30 @@ def test_demo_runs_the_prompt_in_a_real_n8n_and_exits_zero(settings: Settings) -
         stopped = spreaders(settings, "n8n", "stop", "--json")
     assert stopped.returncode == 0
     assert json.loads(stopped.stdout)["running"] is False
+
+
+def test_registry_show_select_and_rate_work_with_json(settings: Settings, tmp_path: Path) -> None:
+    document = {
+        "name": "CLI selectable sender",
+        "tags": ["spreaders:capability=email_campaign"],
+        "nodes": [
+            {"name": "Go", "type": "n8n-nodes-base.manualTrigger", "typeVersion": 1, "position": [0, 0]}
+        ],
+        "connections": {},
+    }
+    (tmp_path / "sender.json").write_text(json.dumps(document))
+    imported = json.loads(
+        spreaders(settings, "registry", "import", str(tmp_path / "sender.json"), "--json").stdout
+    )
+    template_id = imported["template_ids"][0]
+
+    shown = json.loads(spreaders(settings, "registry", "show", template_id, "--json").stdout)
+    chosen = json.loads(spreaders(settings, "registry", "select", "-c", "email_campaign", "--json").stdout)
+    rated = spreaders(settings, "registry", "rate", template_id, "5", "--feedback", "great", "--json")
+    missing = spreaders(settings, "registry", "show", "wft_does_not_exist")
+
+    assert shown["name"] == "CLI selectable sender"
+    assert "email_campaign" in {c for t in chosen["templates"] for c in t["capabilities"]}
+    assert json.loads(rated.stdout)["rating"] == 5
+    assert missing.returncode == 1
+    assert "wft_does_not_exist" in missing.stderr

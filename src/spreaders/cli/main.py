@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -12,25 +11,23 @@ from spreaders.accounts import service as accounts
 from spreaders.bootstrap import open_app
 from spreaders.campaigns import service as campaigns
 from spreaders.cli import render
-from spreaders.cli.output import console, print_json, progress_line, run
+from spreaders.cli.output import JsonOpt, console, print_json, progress_line, run
+from spreaders.cli.registry import registry_app
 from spreaders.planner import service as planner
 from spreaders.provisioning import installer
 from spreaders.provisioning import service as provisioning
 from spreaders.registry import service as registry
-from spreaders.registry.schemas import TemplateSearch
 from spreaders.settings import Settings
 
 app = typer.Typer(
     no_args_is_help=True, add_completion=False, help="Spreaders: marketing prompts to running n8n."
 )
-registry_app = typer.Typer(no_args_is_help=True, help="Import and search n8n workflow templates.")
 n8n_app = typer.Typer(no_args_is_help=True, help="Install, start, stop and inspect your local n8n.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for the REST API and MCP over HTTP.")
 app.add_typer(registry_app, name="registry")
 app.add_typer(n8n_app, name="n8n")
 app.add_typer(keys_app, name="keys")
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 NowOpt = Annotated[
     datetime | None,
     typer.Option("--now", help="Reference time for relative dates (ISO), for reproducible plans."),
@@ -122,54 +119,6 @@ def mcp() -> None:
     from spreaders.mcp.stdio import run_stdio
 
     run(run_stdio, as_json=False)
-
-
-@registry_app.command("import")
-def registry_import(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders of n8n workflow JSON.")],
-    as_json: JsonOpt = False,
-) -> None:
-    """Import n8n workflow exports; bad files are reported with reasons, never fatal."""
-
-    async def go(settings: Settings) -> Any:
-        async with open_app(settings) as ctx, ctx.unit_of_work() as session:
-            return await registry.import_paths(session, tenant_id=ctx.local_principal.tenant_id, paths=paths)
-
-    report = run(go, as_json=as_json)
-    if as_json:
-        print_json(report)
-        return
-    console.print(
-        f"imported {report.imported}, new versions {report.new_versions}, unchanged {report.unchanged}, "
-        f"failed {len(report.failed)}"
-    )
-    for failure in report.failed:
-        console.print(f"  [red]failed[/] {failure.path}: {failure.reason}", highlight=False)
-
-
-@registry_app.command("search")
-def registry_search(
-    query: Annotated[str, typer.Argument(help="Words to look for.")] = "",
-    platform: Annotated[list[str] | None, typer.Option("--platform", "-p", help="Repeatable.")] = None,
-    capability: Annotated[list[str] | None, typer.Option("--capability", "-c", help="Repeatable.")] = None,
-    category: Annotated[str | None, typer.Option(help="Category name.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
-    as_json: JsonOpt = False,
-) -> None:
-    """Search imported templates by words, platforms, capabilities and category."""
-    search = TemplateSearch(
-        query=query, platforms=platform or [], capabilities=capability or [], category=category, limit=limit
-    )
-
-    async def go(settings: Settings) -> Any:
-        async with open_app(settings) as ctx, ctx.sessionmaker() as session:
-            return await registry.search(session, tenant_id=ctx.local_principal.tenant_id, query=search)
-
-    page = run(go, as_json=as_json)
-    if as_json:
-        print_json(page)
-    else:
-        render.templates(page.items, title=f"{page.total} templates match")
 
 
 @n8n_app.command("install")

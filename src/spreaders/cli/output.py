@@ -9,7 +9,7 @@ import sys
 import time
 from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
-from typing import Any, NoReturn, TypeVar
+from typing import Annotated, Any, NoReturn, TypeVar
 
 import typer
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from spreaders.errors import SpreadersError
 from spreaders.settings import Settings
 
 T = TypeVar("T")
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print machine-readable JSON.")]
 logger = logging.getLogger("spreaders.cli")
 
 console = Console()

@@ -10,7 +10,7 @@ from spreaders.campaigns.schemas import CampaignCreated, CampaignRunReport
 from spreaders.cli.output import console
 from spreaders.monitor.schemas import ExecutionRead
 from spreaders.planner.schemas import CampaignPlan
-from spreaders.registry.schemas import TemplateSummary
+from spreaders.registry.schemas import TemplateRead, TemplateSummary
 
 
 def plan(value: CampaignPlan) -> None:
@@ -103,3 +103,31 @@ def run_report(value: CampaignRunReport, names: dict[str, str]) -> None:
     console.print(f"[{style}]{value.status}[/]: {value.completed}/{value.total} workflows succeeded")
     if value.failed_step:
         console.print(f"  failed at: {value.failed_step}")
+
+
+def template_details(value: TemplateRead) -> None:
+    table = Table(title=f"{value.name} (v{value.version})", show_header=False, title_justify="left")
+    rating = value.rating
+    rows = {
+        "id": value.id,
+        "category": value.category,
+        "trigger": value.trigger_type,
+        "platforms": ", ".join(value.platforms),
+        "capabilities": ", ".join(value.capabilities),
+        "credentials": ", ".join(
+            f"{c.get('type')} ({c.get('platform') or '?'})" for c in value.required_credentials
+        ),
+        "inputs": ", ".join(value.required_inputs),
+        "estimated run": f"{value.estimated_duration_ms} ms",
+        "valid": "yes" if value.is_valid else "no",
+        "used": f"{value.usage_count} runs, {value.success_count} succeeded",
+        "rating": f"{rating.average}/5 from {rating.count}" if rating and rating.count else "",
+        "changes": value.change_summary,
+        "source": value.source,
+    }
+    for key, text in rows.items():
+        table.add_row(key, text or "[dim]-[/]")
+    console.print(table)
+    for issue in value.issues:
+        node = f" [{issue.get('node')}]" if issue.get("node") else ""
+        console.print(f"  {issue.get('level')}: {issue.get('message')}{node}", highlight=False)

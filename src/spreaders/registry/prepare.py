@@ -6,9 +6,10 @@ import json
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
+from spreaders.registry.archives import ArchiveError, is_archive, read_archive
 from spreaders.registry.classify import Classification, classify, derive_category, describe, search_text
 from spreaders.registry.normalize import NormalizedWorkflow, canonical_json, normalize, tag_names
 from spreaders.registry.parsing import ParseError, parse_text
@@ -48,7 +49,8 @@ def storage_problem(document: dict[str, Any]) -> str | None:
 
 
 def prepare_paths(paths: list[Path], categories: dict[str, str]) -> PreparedBatch:
-    """Read files and folders (recursively, `*.json`); collect what cannot be imported with a reason."""
+    """Read files, folders (recursively, `*.json`) and archives (.zip, .tar, .tar.gz, .tgz); collect
+    what cannot be imported with a reason."""
     batch = PreparedBatch()
     for path in paths:
         if path.is_dir():
@@ -57,11 +59,27 @@ def prepare_paths(paths: list[Path], categories: dict[str, str]) -> PreparedBatc
             for file in sorted(path.rglob("*.json")):
                 if file != skip:
                     _prepare_file(file, mapping, batch)
+        elif path.is_file() and is_archive(path):
+            _prepare_archive(path, categories, batch)
         elif path.is_file():
             _prepare_file(path, categories, batch)
         else:
             batch.failed.append(ImportFailure(path=str(path), reason="no such file or folder"))
     return batch
+
+
+def _prepare_archive(archive: Path, categories: Mapping[str, str], batch: PreparedBatch) -> None:
+    try:
+        members = list(read_archive(archive))
+    except ArchiveError as exc:
+        batch.failed.append(ImportFailure(path=str(archive), reason=str(exc)))
+        return
+    for member in members:
+        label = f"{archive}!{member.name}"
+        if member.problem is not None:
+            batch.failed.append(ImportFailure(path=label, reason=member.problem))
+            continue
+        _prepare_bytes(member.data, label, PurePosixPath(member.name), categories, batch)
 
 
 def _folder_categories(folder: Path, batch: PreparedBatch) -> dict[str, str]:
@@ -90,28 +108,36 @@ def _folder_categories(folder: Path, batch: PreparedBatch) -> dict[str, str]:
 
 def _prepare_file(file: Path, categories: Mapping[str, str], batch: PreparedBatch) -> None:
     try:
-        text = file.read_bytes().decode("utf-8")
+        data = file.read_bytes()
     except OSError as exc:
         batch.failed.append(ImportFailure(path=str(file), reason=f"cannot read the file: {exc.strerror}"))
         return
+    _prepare_bytes(data, str(file), file, categories, batch)
+
+
+def _prepare_bytes(
+    data: bytes, label: str, file: Path | PurePosixPath, categories: Mapping[str, str], batch: PreparedBatch
+) -> None:
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
-        batch.failed.append(ImportFailure(path=str(file), reason="not UTF-8 text"))
+        batch.failed.append(ImportFailure(path=label, reason="not UTF-8 text"))
         return
     try:
         parsed = parse_text(text)
     except ParseError as exc:
-        batch.failed.append(ImportFailure(path=str(file), reason=str(exc)))
+        batch.failed.append(ImportFailure(path=label, reason=str(exc)))
         return
     for reason in parsed.rejected:
-        batch.failed.append(ImportFailure(path=str(file), reason=reason))
+        batch.failed.append(ImportFailure(path=label, reason=reason))
     several = len(parsed.workflows) > 1
     for index, document in enumerate(parsed.workflows):
         if (problem := storage_problem(document)) is not None:
-            batch.failed.append(ImportFailure(path=str(file), reason=problem))
+            batch.failed.append(ImportFailure(path=label, reason=problem))
             continue
         prepared = prepare_document(
             document,
-            source=str(file),
+            source=label,
             file_name=file.name,
             lineage_key=f"{file.stem}#{index}" if several else file.stem,
             category=categories.get(file.name),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,11 +24,27 @@ class TemplateSummary(BaseModel):
     score: float = 0
 
 
+class RatingSummary(BaseModel):
+    average: float | None = Field(description="Mean of this workspace's ratings (1-5), None when unrated.")
+    count: int
+
+
 class TemplateRead(TemplateSummary):
     workflow: dict[str, Any]
     credential_types: list[str]
+    required_credentials: list[dict[str, Any]] = Field(
+        default_factory=list, description="[{type: n8n credential type, platform, nodes}]"
+    )
+    required_inputs: list[str] = Field(default_factory=list, description="Fields read from the trigger data.")
+    estimated_duration_ms: int = 0
+    is_valid: bool = True
+    issues: list[dict[str, Any]] = Field(default_factory=list, description="[{level, code, message, node}]")
     warnings: list[str]
     source: str
+    change_summary: str = ""
+    usage_count: int = 0
+    success_count: int = 0
+    rating: RatingSummary | None = None
 
 
 class TemplateSearch(BaseModel):
@@ -37,6 +54,8 @@ class TemplateSearch(BaseModel):
     category: str | None = None
     trigger_type: str | None = None
     self_contained: bool | None = None
+    # Only templates whose required credentials are all on platforms the tenant has connected.
+    connected_platforms_only: bool = False
     limit: int = Field(default=20, ge=1, le=100)
     offset: int = Field(default=0, ge=0)
 
@@ -59,3 +78,42 @@ class ImportReport(BaseModel):
     unchanged: int = 0
     failed: list[ImportFailure] = Field(default_factory=list)
     template_ids: list[str] = Field(default_factory=list)
+
+
+class SelectRequest(BaseModel):
+    capabilities: list[str] = Field(description="Capabilities the plan needs (the planner's vocabulary).")
+    platforms: list[str] = Field(default_factory=list, description="Platforms the plan targets.")
+    self_contained_only: bool = Field(default=False, description="Only templates that need no account.")
+    connected_only: bool = Field(
+        default=False, description="Only templates whose credentials this workspace has connected."
+    )
+
+
+class Selection(BaseModel):
+    """Templates to run, prerequisites first, and what no template could cover."""
+
+    templates: list[TemplateSummary]
+    prerequisites: list[TemplateSummary] = Field(
+        default_factory=list, description="Sub-workflows the chosen templates call; deploy these first."
+    )
+    uncovered_capabilities: list[str] = Field(default_factory=list)
+    uncovered_platforms: list[str] = Field(default_factory=list)
+    unresolved_subworkflows: list[str] = Field(
+        default_factory=list, description="Sub-workflow references no template in the registry satisfies."
+    )
+
+
+class RatingCreate(BaseModel):
+    rating: int = Field(ge=1, le=5)
+    feedback: str = Field(default="", max_length=4000)
+
+
+class RatingRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    template_id: str
+    user_id: str
+    rating: int
+    feedback: str
+    created_at: datetime

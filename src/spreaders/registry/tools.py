@@ -10,8 +10,8 @@ from mcp_types import CallToolResult
 from pydantic import Field
 
 from spreaders.mcp.toolkit import READ_ONLY, ToolEnv, resource_errors, result, tool
+from spreaders.registry import details
 from spreaders.registry import service as registry
-from spreaders.registry.models import WorkflowTemplate
 from spreaders.registry.schemas import TemplatePage, TemplateRead, TemplateSearch
 
 SEARCH = """Search the workflow templates of this workspace (n8n workflows, ready to run).
@@ -20,14 +20,10 @@ All filters are optional and combine with AND; results come best match first. Us
 workflow.get (full definition, credentials it needs) or workflow.execute (run it). `self_contained`
 templates need no accounts and run immediately; others need credentials (see credential.connect)."""
 
-GET = """Get one workflow template by id: its n8n workflow JSON, the n8n credential types it needs, the
-platforms it talks to and any import warnings. Use it before workflow.execute to see what the workflow does
-and which parameters or credentials it expects."""
-
-
-def to_read(row: WorkflowTemplate) -> TemplateRead:
-    """The full read model of a template row."""
-    return TemplateRead.model_validate(row)
+GET = """Get one workflow template by id: its n8n workflow JSON, the credentials it needs (n8n type and
+platform), the input fields it reads from its trigger data (`required_inputs`: pass them as workflow.execute
+parameters), its validation issues, estimated run time, version and change summary, usage, success count
+and this workspace's rating. Use it before workflow.execute."""
 
 
 def register(server: MCPServer[Any], env: ToolEnv) -> None:
@@ -70,10 +66,9 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
     ) -> Annotated[CallToolResult, TemplateRead]:
         caller = env.caller("workflows:read")
         async with caller.app.unit_of_work() as session:
-            row = await registry.get_template(
+            template = await details.read_template(
                 session, tenant_id=caller.principal.tenant_id, template_id=workflowId
             )
-            template = to_read(row)
         needs = ", ".join(template.credential_types) or "no credentials"
         return result(
             template, f"{template.name} (v{template.version}, {template.node_count} nodes) needs {needs}."
@@ -89,7 +84,7 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
     async def template_resource(template_id: str) -> str:
         caller = env.caller("workflows:read")
         async with caller.app.unit_of_work() as session:
-            row = await registry.get_template(
+            template = await details.read_template(
                 session, tenant_id=caller.principal.tenant_id, template_id=template_id
             )
-            return json.dumps(to_read(row).model_dump(mode="json"))
+        return json.dumps(template.model_dump(mode="json"))

@@ -246,3 +246,18 @@ async def find_connected(
     ).scalars()
     # Ordered oldest first, so the newest credential per platform wins.
     return {row.platform: CredentialRead.model_validate(row) for row in rows}
+
+
+async def connected_credential_types(session: AsyncSession, *, tenant_id: str) -> set[str]:
+    """The n8n credential types the tenant's connected accounts can provide."""
+    platforms = await session.scalars(
+        select(Credential.platform).where(Credential.tenant_id == tenant_id, Credential.status == "connected")
+    )
+    catalogue = load_catalogue()
+    known = set(catalogue.platforms())
+    return {
+        t
+        for platform in set(platforms)
+        if platform in known
+        for t in catalogue.get(platform).n8n_credential_types
+    }
