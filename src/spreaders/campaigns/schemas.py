@@ -27,6 +27,10 @@ class CampaignRead(BaseModel):
 
 class CampaignCreated(CampaignRead):
     missing_credentials: list[MissingCredential]
+    uncovered_capabilities: list[str] = Field(
+        default_factory=list, description="What the plan needs that no template in the registry offers."
+    )
+    uncovered_platforms: list[str] = Field(default_factory=list)
     next_step: str
 
 

@@ -21,8 +21,9 @@ from spreaders.orchestrator.service import RunProgress
 from spreaders.planner import service as planner
 from spreaders.planner.schemas import Audience, CampaignPlan
 from spreaders.provisioning.installer import ProgressFn
+from spreaders.registry import selection
 from spreaders.registry import service as registry
-from spreaders.registry.schemas import TemplateSummary
+from spreaders.registry.schemas import SelectRequest, TemplateSummary
 from spreaders.vault import service as vault
 from spreaders.vault.catalogue import load_catalogue
 
@@ -91,14 +92,17 @@ async def create_from_prompt(
 ) -> CampaignCreated:
     """Plan the prompt, choose templates for the plan and record the campaign."""
     plan = await planner.analyze_prompt(prompt, now=now, tz=tz)
-    selected = await registry.select_for_requirements(
+    chosen = await selection.select_templates(
         session,
         tenant_id=principal.tenant_id,
-        capabilities=plan.required_workflows,
-        platforms=plan.platforms,
-        self_contained_only=self_contained_only,
+        request=SelectRequest(
+            capabilities=list(plan.required_workflows),
+            platforms=plan.platforms,
+            self_contained_only=self_contained_only,
+        ),
     )
-    workflows = _chain_order(selected)
+    # Sub-workflows first: the templates that call them need them deployed.
+    workflows = [*chosen.prerequisites, *_chain_order(chosen.templates)]
     campaign = Campaign(
         id=new_id("cmp"),
         tenant_id=principal.tenant_id,
@@ -115,6 +119,8 @@ async def create_from_prompt(
     return CampaignCreated(
         **_read(campaign, workflows).model_dump(),
         missing_credentials=missing,
+        uncovered_capabilities=chosen.uncovered_capabilities,
+        uncovered_platforms=chosen.uncovered_platforms,
         next_step=_next_step(workflows, missing),
     )
 

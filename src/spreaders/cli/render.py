@@ -89,6 +89,9 @@ def campaign_created(value: CampaignCreated, *, show_next_step: bool = True) -> 
     console.print(f"[bold]Campaign[/] {value.id}")
     plan(value.plan)
     templates(value.workflows, title="Chosen workflows")
+    if value.uncovered_capabilities or value.uncovered_platforms:
+        gaps = ", ".join([*value.uncovered_capabilities, *value.uncovered_platforms])
+        console.print(f"  [yellow]no template yet for[/] {gaps}", highlight=False)
     for missing in value.missing_credentials:
         console.print(
             f"  [yellow]needs credential[/] {missing.n8n_credential_type} ({missing.platform or '?'})"
