@@ -146,3 +146,20 @@ async def test_workflow_deleted_in_n8n_is_deployed_again(app: AppContext, e2e_pr
 
     assert again.status == "success"
     assert again.n8n_workflow_id != first.n8n_workflow_id
+
+
+async def test_runs_are_counted_in_the_templates_usage_and_success(
+    app: AppContext, e2e_principal: Principal
+) -> None:
+    good = await _import(app, e2e_principal, ECHO_JS)
+    bad = await _import(app, e2e_principal, FAIL_JS)
+
+    await orchestrator.execute(app, principal=e2e_principal, template_id=good)
+    await orchestrator.execute(app, principal=e2e_principal, template_id=good)
+    await orchestrator.execute(app, principal=e2e_principal, template_id=bad)
+
+    async with app.sessionmaker() as session:
+        good_row = await registry.get_template(session, tenant_id=e2e_principal.tenant_id, template_id=good)
+        bad_row = await registry.get_template(session, tenant_id=e2e_principal.tenant_id, template_id=bad)
+    assert (good_row.usage_count, good_row.success_count) == (2, 2)
+    assert (bad_row.usage_count, bad_row.success_count) == (1, 0)
