@@ -1,18 +1,28 @@
-"""Read what a workflow does from its nodes: trigger, platforms, capabilities, category, self-containment.
+"""Read what a workflow does from its nodes: trigger, platforms, capabilities, category, self-containment,
+the credentials and trigger inputs it needs, and roughly how long one run takes.
 
-Rules are tables keyed by the node type's short name (`n8n-nodes-base.twitter` -> `twitter`); credential
-types are matched by their longest known prefix (`twitterOAuth1Api` -> `twitter`). Authors may state
-what the rules miss with tags `spreaders:capability=<cap>` and `spreaders:platform=<name>`.
+Node types are looked up in the maintained mapping (`node_map.json`, see `node_map`): platform, kind,
+credential, implied capabilities. Types it does not list fall back to `PLATFORMS`, keyed by the short
+type name (`n8n-nodes-base.twitter` -> `twitter`); credential types it does not list are matched by their
+longest known prefix in `PLATFORMS` (`twitterOAuth1Api` -> `twitter`). Authors may state what the rules
+miss with tags `spreaders:capability=<cap>` and `spreaders:platform=<name>`.
+
+Platforms are named by channel where the planner plans by channel: every mail service (Gmail and its
+`gmailOAuth2` credential, SMTP, Mailchimp, ...) is `email`, SMS gateways are `sms`, blog engines `blog`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any, Final, get_args
 
 from spreaders.planner.schemas import Capability
+from spreaders.registry.classify_duration import estimate_duration_ms
+from spreaders.registry.classify_graph import build_graph
+from spreaders.registry.classify_inputs import required_inputs
+from spreaders.registry.node_map import NodeKind, NodeSpec, credential_platform, node_spec, type_version
 
 # The planner's capability vocabulary: templates are classified in the words plans are made of.
 CAPABILITIES: Final[tuple[str, ...]] = get_args(Capability)
@@ -85,9 +95,9 @@ PLATFORMS: Final[dict[str, str]] = {
     "embeddingsOpenAi": "openai",
     "lmChatAnthropic": "anthropic",
     "anthropic": "anthropic",
-    "lmChatGoogleGemini": "gemini",
-    "googlePalm": "gemini",
-    "googleGemini": "gemini",
+    "lmChatGoogleGemini": "google_gemini",
+    "googlePalm": "google_gemini",
+    "googleGemini": "google_gemini",
     "airtable": "airtable",
     "notion": "notion",
     "wordpress": "blog",
@@ -134,6 +144,7 @@ _PLATFORM_ALIASES: Final[dict[str, str]] = {
     "teams": "microsoft_teams",
     "chatgpt": "openai",
     "claude": "anthropic",
+    "gemini": "google_gemini",
     "typeform": "forms",
     "youtube_shorts": "youtube",
 }
@@ -146,7 +157,19 @@ MESSAGING_PLATFORMS: Final = frozenset(
     {"slack", "telegram", "discord", "whatsapp", "microsoft_teams", "mattermost", "sms"}
 )
 CRM_PLATFORMS: Final = frozenset(
-    {"hubspot", "salesforce", "pipedrive", "zoho_crm", "copper", "agile_crm", "salesmate", "activecampaign"}
+    {
+        "hubspot",
+        "salesforce",
+        "pipedrive",
+        "zoho_crm",
+        "copper",
+        "agile_crm",
+        "salesmate",
+        "activecampaign",
+        "keap",
+        "highlevel",
+        "affinity",
+    }
 )
 _PLATFORM_CAPABILITIES: Final[dict[str, str]] = {
     **{platform: "crm_sync" for platform in CRM_PLATFORMS},
@@ -177,47 +200,15 @@ _TRIGGERS: Final[dict[str, str]] = {
 # When a workflow has several triggers, the one that says most about how it runs wins.
 _TRIGGER_PRIORITY: Final = ("form", "chat", "webhook", "app", "schedule", "execute_workflow", "manual")
 
-_SOCIAL_POSTING_TYPES: Final = frozenset(
-    {"twitter", "linkedIn", "hdwLinkedinManagement", "reddit", "mastodon"}
-)
-_POST_OPERATIONS: Final = frozenset({"create", "post", "share", "retweet", "reply", "upload", "createPost"})
-_EMAIL_ALWAYS_TYPES: Final = frozenset(
-    {
-        "emailSend",
-        "mailchimp",
-        "sendGrid",
-        "mailjet",
-        "mailgun",
-        "mailerLite",
-        "sendInBlue",
-        "brevo",
-        "convertKit",
-        "getResponse",
-        "awsSes",
-        "lemlist",
-        "klicktipp",
-        "automizy",
-        "autopilot",
-        "mautic",
-        "activeCampaign",
-    }
-)
-_EMAIL_WHEN_SENDING_TYPES: Final = frozenset({"gmail", "microsoftOutlook"})
-_SEND_OPERATIONS: Final = frozenset({"send", "reply", "sendAndWait", "draft", "create"})
-_TEXT_LLM_TYPES: Final = frozenset(
-    {"agent", "chainLlm", "chainSummarization", "openAi", "anthropic", "googleGemini", "mistralAi"}
-)
-_IMAGE_TYPES: Final = frozenset({"editImage", "bannerbear", "placid", "apiTemplateIo", "orshot"})
-_ANALYTICS_TYPES: Final = frozenset(
-    {"googleAnalytics", "postHog", "segment", "mixpanel", "matomo", "bitly", "yourls"}
-)
-_SHEET_WRITE_OPERATIONS: Final = frozenset({"append", "appendOrUpdate", "update"})
-_LEAD_FORM_TYPES: Final = frozenset(
-    {"formTrigger", "form", "typeformTrigger", "jotFormTrigger", "facebookLeadAdsTrigger", "calendlyTrigger"}
-)
 _LEAD_WORDS: Final = re.compile(r"lead|sign-?up|subscribe|contact|regist|waitlist|enquir|inquir|form", re.I)
-_SCHEDULE_TYPES: Final = frozenset({"scheduleTrigger", "cron", "interval"})
 _AGENT_TYPES: Final = frozenset({"agent", "chainLlm", "chatTrigger", "toolWorkflow", "mcpTrigger"})
+_HTTP_TYPES: Final = frozenset({"httpRequest", "httpRequestTool", "toolHttpRequest"})
+_LANGUAGE_MODEL: Final = re.compile(r"^lm(Chat)?[A-Z]")
+_CAPABILITY_KINDS: Final[dict[str, NodeKind]] = {
+    "content_generation_image": "image",
+    "content_generation_video": "video",
+    "content_generation_text": "llm",
+}
 
 # Outside APIs called through the HTTP Request node that tell a platform or capability.
 _URL_HINTS: Final[tuple[tuple[re.Pattern[str], str | None, str | None], ...]] = (
@@ -253,19 +244,17 @@ _URL_HINTS: Final[tuple[tuple[re.Pattern[str], str | None, str | None], ...]] = 
     ),
 )
 
-_CORE: Final = "n8n-nodes-base."
-# Core nodes that run inside n8n alone: no credentials, no outside network, no host file system.
-SELF_CONTAINED_TYPES: Final = frozenset(
-    _CORE + name
-    for name in (
-        "set", "code", "function", "functionItem", "if", "switch", "merge", "noOp", "manualTrigger",
-        "scheduleTrigger", "cron", "interval", "webhook", "respondToWebhook", "dateTime", "crypto",
-        "stickyNote", "splitInBatches", "itemLists", "wait", "filter", "sort", "limit", "aggregate",
-        "summarize", "removeDuplicates", "splitOut", "executeWorkflowTrigger", "html", "markdown", "xml",
-        "renameKeys", "start", "errorTrigger", "compareDatasets", "stopAndError", "executionData",
-        "convertToFile", "extractFromFile", "moveBinaryData", "debugHelper", "formTrigger", "form",
-    )
-)  # fmt: skip
+
+@dataclass
+class RequiredCredential:
+    """A credential the workflow needs before it can run, and the nodes that use it."""
+
+    type: str  # n8n credential type, e.g. "slackApi"
+    platform: str | None  # the service it unlocks; None for generic ones (header auth, basic auth)
+    nodes: list[str]  # names of the nodes using it, in workflow order
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
 
 
 @dataclass
@@ -278,6 +267,24 @@ class Classification:
     self_contained: bool
     node_count: int
     warnings: list[str] = field(default_factory=list)
+    required_credentials: list[RequiredCredential] = field(default_factory=list)
+    # Dotted paths read from the trigger's item, e.g. "body.email", "chatInput"; see `classify_inputs`.
+    required_inputs: list[str] = field(default_factory=list)
+    # Heuristic time of one run; see `classify_duration`.
+    estimated_duration_ms: int = 0
+
+    def required_credentials_json(self) -> list[dict[str, Any]]:
+        return [credential.to_json() for credential in self.required_credentials]
+
+
+@dataclass(frozen=True)
+class NodeReading:
+    """What the mapping (or, for unmapped types, the fallback rules) says about one node."""
+
+    spec: NodeSpec | None
+    platforms: frozenset[str]
+    capabilities: frozenset[str]
+    kind: NodeKind
 
 
 def short_type(node_type: str) -> str:
@@ -314,30 +321,90 @@ def canonical_platform(name: str) -> str:
 
 
 def platform_for_credential(credential_type: str) -> str | None:
-    """Match a credential type to a platform by its longest known prefix."""
+    """Name the platform a credential type unlocks: from the mapping, else by its longest known prefix."""
+    known, platform = credential_platform(credential_type)
+    if known:
+        return platform
     matches = [prefix for prefix in PLATFORMS if credential_type.startswith(prefix)]
     return PLATFORMS[max(matches, key=len)] if matches else None
+
+
+def read_node(node: dict[str, Any]) -> NodeReading:
+    """Platform, capabilities and kind of one node, from the mapping and its parameters."""
+    node_type = str(node["type"])
+    params: dict[str, Any] = node.get("parameters") or {}
+    spec = _spec_for(node_type)
+    if spec is None:
+        return _read_unmapped(node_type)
+    capabilities, kind = spec.applied(params)
+    found_capabilities = set(capabilities)
+    platforms = {spec.platform} if spec.platform is not None else set()
+    if spec.lead_words is not None and _mentions_leads(node, spec.lead_words):
+        found_capabilities.add("lead_capture")
+    if short_type(node_type) in _HTTP_TYPES:
+        hinted = _url_hints(params, platforms, found_capabilities)
+        kind = _CAPABILITY_KINDS.get(hinted, kind) if hinted else kind
+    return NodeReading(spec, frozenset(platforms), frozenset(found_capabilities), kind)
+
+
+def _spec_for(node_type: str) -> NodeSpec | None:
+    """The mapping's entry; a `...Tool` variant not listed on its own reads as its base node."""
+    spec = node_spec(node_type)
+    if spec is None and node_type.endswith("Tool"):
+        spec = node_spec(node_type.removesuffix("Tool"))
+    return spec
+
+
+def _read_unmapped(node_type: str) -> NodeReading:
+    kind = short_type(node_type)
+    platforms = {
+        platform for key in (_base_type(node_type), kind) if (platform := PLATFORMS.get(key)) is not None
+    }
+    if _LANGUAGE_MODEL.match(kind):
+        return NodeReading(None, frozenset(platforms), frozenset({"content_generation_text"}), "model")
+    return NodeReading(
+        None, frozenset(platforms), frozenset(), "trigger" if kind.endswith("Trigger") else "api"
+    )
+
+
+def _mentions_leads(node: dict[str, Any], parameter_paths: Sequence[str]) -> bool:
+    texts = [str(node.get("name", ""))]
+    for path in parameter_paths:
+        value: object = node.get("parameters") or {}
+        for key in path.split("."):
+            value = value.get(key) if isinstance(value, dict) else None
+        if isinstance(value, str):
+            texts.append(value)
+    return bool(_LEAD_WORDS.search(" ".join(texts)))
 
 
 def classify(workflow: dict[str, Any], *, tags: Sequence[str] = ()) -> Classification:
     """Classify a normalised workflow."""
     nodes: list[dict[str, Any]] = workflow["nodes"]
+    graph = build_graph(workflow.get("connections") or {})
     node_types = sorted({str(node["type"]) for node in nodes})
     credential_types = sorted({str(cred) for node in nodes for cred in (node.get("credentials") or {})})
+    readings = [read_node(node) for node in nodes]
     platforms: set[str] = set()
     capabilities: set[str] = set()
-    for node in nodes:
-        if (platform := PLATFORMS.get(_base_type(node["type"]))) is not None:
-            platforms.add(platform)
-        if (platform := PLATFORMS.get(short_type(node["type"]))) is not None:
-            platforms.add(platform)
-        _node_capabilities(node, platforms, capabilities)
+    for reading in readings:
+        platforms.update(reading.platforms)
+        capabilities.update(reading.capabilities)
     for credential in credential_types:
         if (platform := platform_for_credential(credential)) is not None:
             platforms.add(platform)
     capabilities.update(_PLATFORM_CAPABILITIES[p] for p in platforms if p in _PLATFORM_CAPABILITIES)
     warnings = _apply_tags(tags, platforms, capabilities)
-    self_contained = not credential_types and all(kind in SELF_CONTAINED_TYPES for kind in node_types)
+    read = list(zip(nodes, readings, strict=True))
+    enabled = [(node, reading) for node, reading in read if node.get("disabled") is not True]
+    triggers = {str(node["name"]): short_type(node["type"]) for node, r in enabled if r.kind == "trigger"}
+    kinds = {str(node["name"]): reading.kind for node, reading in read}
+    credentials = required_credentials(enabled)
+    self_contained = (
+        not credential_types
+        and not credentials
+        and all(r.spec is not None and not r.spec.external and not r.spec.host for r in readings)
+    )
     return Classification(
         trigger_type=detect_trigger(nodes),
         platforms=sorted(platforms),
@@ -347,54 +414,50 @@ def classify(workflow: dict[str, Any], *, tags: Sequence[str] = ()) -> Classific
         self_contained=self_contained,
         node_count=sum(1 for node in nodes if short_type(node["type"]) != "stickyNote"),
         warnings=warnings,
+        required_credentials=credentials,
+        required_inputs=required_inputs(nodes, graph, triggers),
+        estimated_duration_ms=estimate_duration_ms(nodes, graph, kinds, list(triggers)),
     )
 
 
-def _node_capabilities(node: dict[str, Any], platforms: set[str], capabilities: set[str]) -> None:
-    kind = short_type(node["type"])
-    base = _base_type(node["type"])
-    params: dict[str, Any] = node.get("parameters") or {}
-    operation = params.get("operation")
-    resource = params.get("resource")
-    is_trigger = kind.endswith("Trigger")
-    if not is_trigger and base in _SOCIAL_POSTING_TYPES and operation in {None, *_POST_OPERATIONS}:
-        capabilities.add("social_publishing")
-    if base == "youTube" and operation == "upload":
-        capabilities.add("social_publishing")
-    if base == "facebookGraphApi" and str(params.get("httpRequestMethod", "GET")).upper() == "POST":
-        capabilities.add("social_publishing")
-    if not is_trigger and (
-        base in _EMAIL_ALWAYS_TYPES
-        or (base in _EMAIL_WHEN_SENDING_TYPES and operation in {None, *_SEND_OPERATIONS})
-    ):
-        capabilities.add("email_campaign")
-    if base == "openAi" and resource == "image":
-        capabilities.add("content_generation_image")
-    elif base == "openAi" and resource == "video":
-        capabilities.add("content_generation_video")
-    elif base in _TEXT_LLM_TYPES or re.match(r"lm(Chat)?[A-Z]", kind):
-        capabilities.add("content_generation_text")
-    if base in _IMAGE_TYPES:
-        capabilities.add("content_generation_image")
-    if base in _ANALYTICS_TYPES or (
-        base == "googleSheets" and not is_trigger and operation in _SHEET_WRITE_OPERATIONS
-    ):
-        capabilities.add("analytics_tracking")
-    if kind in _LEAD_FORM_TYPES:
-        capabilities.add("lead_capture")
-    if kind == "webhook" and _LEAD_WORDS.search(f"{node.get('name', '')} {params.get('path', '')}"):
-        capabilities.add("lead_capture")
-    if kind in _SCHEDULE_TYPES:
-        capabilities.add("scheduling")
-    if kind in {"httpRequest", "toolHttpRequest"}:
-        _url_hints(params, platforms, capabilities)
+def required_credentials(nodes: Sequence[tuple[dict[str, Any], NodeReading]]) -> list[RequiredCredential]:
+    """List the credentials the nodes use, including those an export lost but the node type needs."""
+    users: dict[str, list[str]] = {}
+    node_platforms: dict[str, set[str | None]] = {}
+    for node, reading in nodes:
+        for credential in _node_credentials(node, reading.spec):
+            names = users.setdefault(credential, [])
+            if node["name"] not in names:
+                names.append(str(node["name"]))
+            node_platforms.setdefault(credential, set()).update(reading.platforms or {None})
+    found: list[RequiredCredential] = []
+    for credential in sorted(users):
+        platform = platform_for_credential(credential)
+        shared = node_platforms[credential]
+        if platform is None and len(shared) == 1:
+            platform = next(iter(shared))
+        found.append(RequiredCredential(type=credential, platform=platform, nodes=users[credential]))
+    return found
 
 
-def _url_hints(params: dict[str, Any], platforms: set[str], capabilities: set[str]) -> None:
+def _node_credentials(node: dict[str, Any], spec: NodeSpec | None) -> list[str]:
+    """The credential types a node uses: its `credentials` block, else what its type and parameters need."""
+    explicit = [str(cred) for cred in node.get("credentials") or {}]
+    rule = spec.credentials if spec is not None else None
+    selected = rule.resolve(node.get("parameters") or {}, type_version(node)) if rule is not None else None
+    if explicit:
+        # Exports sometimes keep credentials of an authentication mode the node no longer uses.
+        return [selected] if selected in explicit else explicit
+    return [selected] if selected else []
+
+
+def _url_hints(params: dict[str, Any], platforms: set[str], capabilities: set[str]) -> str | None:
+    """Add what the URL of an HTTP call tells; return the content capability it implies, if any."""
     url = params.get("url")
     if not isinstance(url, str):
-        return
+        return None
     posting = str(params.get("method", "GET")).upper() in {"POST", "PUT"}
+    implied: str | None = None
     for pattern, platform, capability in _URL_HINTS:
         if not pattern.search(url):
             continue
@@ -404,6 +467,8 @@ def _url_hints(params: dict[str, Any], platforms: set[str], capabilities: set[st
                 capabilities.add("social_publishing")
         if capability is not None:
             capabilities.add(capability)
+            implied = implied or capability
+    return implied
 
 
 def _apply_tags(tags: Sequence[str], platforms: set[str], capabilities: set[str]) -> list[str]:
