@@ -104,7 +104,7 @@ async def e2e_principal(app: AppContext) -> AsyncIterator[Principal]:
     async with app.unit_of_work() as db_session:
         tenant = await accounts.create_tenant(db_session, name="e2e tenant")
         user = await accounts.create_user(db_session, tenant_id=tenant.id, email="e2e@example.test")
-        await registry.load_starter(db_session, tenant_id=tenant.id)
+        await registry.load_starter(db_session, tenant_id=tenant.id, catalog=app.node_catalog())
     e2e = Principal(tenant_id=tenant.id, user_id=user.id)
     await provisioning.ensure_running(app, tenant_id=e2e.tenant_id)
     yield e2e

@@ -17,6 +17,7 @@ from spreaders.db.migrate import upgrade_to_head
 from spreaders.db.session import build_engine, build_sessionmaker
 from spreaders.errors import Unavailable
 from spreaders.provisioning.models import N8nInstance
+from spreaders.registry.node_catalog import NodeCatalog, load_node_catalog
 from spreaders.settings import Settings
 from spreaders.vault.cipher import Cipher, decode_master_key, load_or_create_master_key
 
@@ -29,6 +30,10 @@ class AppContext:
     cipher: Cipher
     http: httpx.AsyncClient
     local_principal: Principal
+
+    def node_catalog(self) -> NodeCatalog | None:
+        """The node types of the pinned n8n (None until it is installed), for validating templates."""
+        return load_node_catalog(self.settings.n8n.install_dir, self.settings.n8n.version)
 
     @asynccontextmanager
     async def unit_of_work(self) -> AsyncIterator[AsyncSession]:

@@ -163,3 +163,29 @@ async def test_runs_are_counted_in_the_templates_usage_and_success(
         bad_row = await registry.get_template(session, tenant_id=e2e_principal.tenant_id, template_id=bad)
     assert (good_row.usage_count, good_row.success_count) == (2, 2)
     assert (bad_row.usage_count, bad_row.success_count) == (1, 0)
+
+
+async def test_webhook_template_gets_the_parameters_as_its_webhook_body(
+    app: AppContext, e2e_principal: Principal
+) -> None:
+    document = code_workflow("webhook echo", "return [{ json: { hello: $json.body.name } }];")
+    document["nodes"][0] = {
+        "id": "hook",
+        "name": "When called",
+        "type": "n8n-nodes-base.webhook",
+        "typeVersion": 2,
+        "position": [0, 0],
+        "parameters": {"httpMethod": "POST", "path": f"lead-{uuid.uuid4().hex[:8]}", "options": {}},
+    }
+    document["connections"] = {"When called": {"main": [[{"node": "Work", "type": "main", "index": 0}]]}}
+    async with app.unit_of_work() as session:
+        template = await registry.import_workflow(
+            session, tenant_id=e2e_principal.tenant_id, document=document
+        )
+
+    result = await orchestrator.execute(
+        app, principal=e2e_principal, template_id=template.id, parameters={"name": "Ada"}
+    )
+
+    assert result.status == "success", result.error
+    assert result.output["items"] == [{"hello": "Ada"}]

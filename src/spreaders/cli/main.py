@@ -51,7 +51,9 @@ def demo(
             with progress_line() as say:
                 await provisioning.ensure_running(ctx, tenant_id=principal.tenant_id, progress=say)
                 async with ctx.unit_of_work() as session:
-                    await registry.load_starter(session, tenant_id=principal.tenant_id)
+                    await registry.load_starter(
+                        session, tenant_id=principal.tenant_id, catalog=ctx.node_catalog()
+                    )
                 async with ctx.unit_of_work() as session:
                     created = await campaigns.create_from_prompt(
                         session, principal=principal, prompt=prompt, now=now, tz=tz, self_contained_only=True

@@ -31,7 +31,9 @@ def registry_import(
 
     async def go(settings: Settings) -> Any:
         async with open_app(settings) as ctx, ctx.unit_of_work() as session:
-            return await registry.import_paths(session, tenant_id=ctx.local_principal.tenant_id, paths=paths)
+            return await registry.import_paths(
+                session, tenant_id=ctx.local_principal.tenant_id, paths=paths, catalog=ctx.node_catalog()
+            )
 
     report = run(go, as_json=as_json)
     if as_json:

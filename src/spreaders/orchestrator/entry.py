@@ -35,16 +35,17 @@ def new_entry_path() -> str:
     return f"spreaders-{secrets.token_urlsafe(24)}"
 
 
+def _is_trigger(node: dict[str, Any]) -> bool:
+    node_type = str(node.get("type", ""))
+    return node_type.lower().endswith("trigger") or node_type == "n8n-nodes-base.webhook"
+
+
 def _entry_targets(workflow: dict[str, Any]) -> list[str]:
     """Nodes the entry should feed: what followed the manual trigger, else what followed any trigger."""
     nodes = workflow.get("nodes", [])
     connections = workflow.get("connections", {})
     manual = [n["name"] for n in nodes if n.get("type") in _MANUAL_TRIGGERS and not n.get("disabled")]
-    triggers = manual or [
-        n["name"]
-        for n in nodes
-        if str(n.get("type", "")).lower().endswith("trigger") and not n.get("disabled")
-    ]
+    triggers = manual or [n["name"] for n in nodes if _is_trigger(n) and not n.get("disabled")]
     targets: list[str] = []
     for trigger in triggers:
         for branch in connections.get(trigger, {}).get("main", []) or []:

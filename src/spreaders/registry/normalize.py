@@ -20,6 +20,7 @@ from pathlib import PurePath
 from typing import Any
 
 from spreaders.registry.classify import detect_trigger, short_type
+from spreaders.registry.validate import drop_api_refused_fields
 
 # Instance state an export carries that means nothing in another n8n.
 _DROPPED_TOP_LEVEL = (
@@ -95,6 +96,7 @@ def normalize(
         warnings.append("no trigger node: the workflow can only be started by the platform")
 
     workflow["name"] = _workflow_name(workflow, file_name)
+    warnings.extend(drop_api_refused_fields(workflow))
     digest = hashlib.sha256(canonical_json(workflow).encode()).hexdigest()
     return NormalizedWorkflow(workflow=workflow, original=original, warnings=warnings, content_hash=digest)
 

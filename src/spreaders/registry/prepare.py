@@ -11,9 +11,11 @@ from typing import Any
 
 from spreaders.registry.archives import ArchiveError, is_archive, read_archive
 from spreaders.registry.classify import Classification, classify, derive_category, describe, search_text
+from spreaders.registry.node_catalog import NodeCatalog
 from spreaders.registry.normalize import NormalizedWorkflow, canonical_json, normalize, tag_names
 from spreaders.registry.parsing import ParseError, parse_text
 from spreaders.registry.schemas import ImportFailure
+from spreaders.registry.validate import ValidationIssue, validate
 
 CATEGORIES_FILE = "categories.json"
 MAX_LINEAGE = 300
@@ -31,6 +33,7 @@ class Prepared:
     category: str
     description: str
     search_text: str
+    issues: list[ValidationIssue] = field(default_factory=list)
 
 
 @dataclass
@@ -48,7 +51,9 @@ def storage_problem(document: dict[str, Any]) -> str | None:
     return None
 
 
-def prepare_paths(paths: list[Path], categories: dict[str, str]) -> PreparedBatch:
+def prepare_paths(
+    paths: list[Path], categories: dict[str, str], catalog: NodeCatalog | None = None
+) -> PreparedBatch:
     """Read files, folders (recursively, `*.json`) and archives (.zip, .tar, .tar.gz, .tgz); collect
     what cannot be imported with a reason."""
     batch = PreparedBatch()
@@ -58,17 +63,19 @@ def prepare_paths(paths: list[Path], categories: dict[str, str]) -> PreparedBatc
             skip = path / CATEGORIES_FILE if mapping else None
             for file in sorted(path.rglob("*.json")):
                 if file != skip:
-                    _prepare_file(file, mapping, batch)
+                    _prepare_file(file, mapping, batch, catalog)
         elif path.is_file() and is_archive(path):
-            _prepare_archive(path, categories, batch)
+            _prepare_archive(path, categories, batch, catalog)
         elif path.is_file():
-            _prepare_file(path, categories, batch)
+            _prepare_file(path, categories, batch, catalog)
         else:
             batch.failed.append(ImportFailure(path=str(path), reason="no such file or folder"))
     return batch
 
 
-def _prepare_archive(archive: Path, categories: Mapping[str, str], batch: PreparedBatch) -> None:
+def _prepare_archive(
+    archive: Path, categories: Mapping[str, str], batch: PreparedBatch, catalog: NodeCatalog | None
+) -> None:
     try:
         members = list(read_archive(archive))
     except ArchiveError as exc:
@@ -79,7 +86,7 @@ def _prepare_archive(archive: Path, categories: Mapping[str, str], batch: Prepar
         if member.problem is not None:
             batch.failed.append(ImportFailure(path=label, reason=member.problem))
             continue
-        _prepare_bytes(member.data, label, PurePosixPath(member.name), categories, batch)
+        _prepare_bytes(member.data, label, PurePosixPath(member.name), categories, batch, catalog)
 
 
 def _folder_categories(folder: Path, batch: PreparedBatch) -> dict[str, str]:
@@ -106,17 +113,24 @@ def _folder_categories(folder: Path, batch: PreparedBatch) -> dict[str, str]:
     return {}
 
 
-def _prepare_file(file: Path, categories: Mapping[str, str], batch: PreparedBatch) -> None:
+def _prepare_file(
+    file: Path, categories: Mapping[str, str], batch: PreparedBatch, catalog: NodeCatalog | None
+) -> None:
     try:
         data = file.read_bytes()
     except OSError as exc:
         batch.failed.append(ImportFailure(path=str(file), reason=f"cannot read the file: {exc.strerror}"))
         return
-    _prepare_bytes(data, str(file), file, categories, batch)
+    _prepare_bytes(data, str(file), file, categories, batch, catalog)
 
 
 def _prepare_bytes(
-    data: bytes, label: str, file: Path | PurePosixPath, categories: Mapping[str, str], batch: PreparedBatch
+    data: bytes,
+    label: str,
+    file: Path | PurePosixPath,
+    categories: Mapping[str, str],
+    batch: PreparedBatch,
+    catalog: NodeCatalog | None,
 ) -> None:
     try:
         text = data.decode("utf-8")
@@ -141,6 +155,7 @@ def _prepare_bytes(
             file_name=file.name,
             lineage_key=f"{file.stem}#{index}" if several else file.stem,
             category=categories.get(file.name),
+            catalog=catalog,
         )
         prepared.normalized.warnings[:0] = parsed.warnings
         batch.prepared.append(prepared)
@@ -153,9 +168,16 @@ def prepare_document(
     file_name: str | None,
     lineage_key: str | None,
     category: str | None,
+    catalog: NodeCatalog | None = None,
 ) -> Prepared:
-    """Normalise and classify one workflow that passed `parsing.workflow_problem`."""
+    """Normalise, validate and classify one workflow that passed `parsing.workflow_problem`."""
     normalized = normalize(document, file_name=file_name)
+    # Sub-workflow calls are resolved against the whole registry after storing (registry.dependencies).
+    issues = [
+        issue
+        for issue in validate(normalized.workflow, catalog=catalog)
+        if issue.code != "subworkflow-unchecked"
+    ]
     classification = classify(normalized.workflow, tags=tag_names(document.get("tags")))
     normalized.warnings.extend(classification.warnings)
     description = describe(normalized.workflow)
@@ -168,6 +190,7 @@ def prepare_document(
         category=category or derive_category(classification),
         description=description,
         search_text=search_text(normalized.workflow, description=description, classification=classification),
+        issues=issues,
     )
 
 

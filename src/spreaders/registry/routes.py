@@ -4,7 +4,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from spreaders.api.deps import CurrentPrincipal, Session, require
+from spreaders.api.deps import Ctx, CurrentPrincipal, Session, require
 from spreaders.registry import details, ratings, selection
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import (
@@ -29,10 +29,12 @@ async def search(body: TemplateSearch, session: Session, principal: CurrentPrinc
 
 @router.post("/import", status_code=201, dependencies=[require("workflows:write")])
 async def import_workflow(
-    document: dict[str, Any], session: Session, principal: CurrentPrincipal
+    document: dict[str, Any], ctx: Ctx, session: Session, principal: CurrentPrincipal
 ) -> TemplateRead:
     """Import one n8n workflow export (JSON body); a changed re-import becomes a new version."""
-    row = await registry.import_workflow(session, tenant_id=principal.tenant_id, document=document)
+    row = await registry.import_workflow(
+        session, tenant_id=principal.tenant_id, document=document, catalog=ctx.node_catalog()
+    )
     return await details.read_template(session, tenant_id=principal.tenant_id, template_id=row.id)
 
 
