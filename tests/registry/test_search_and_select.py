@@ -10,6 +10,7 @@ from spreaders.accounts.schemas import Principal
 from spreaders.errors import Invalid
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSearch
+from spreaders.registry.search import DEFAULT_RANKING
 
 
 def workflow(name: str, *kinds: str, tags: tuple[str, ...] = (), note: str = "") -> dict[str, Any]:
@@ -49,16 +50,24 @@ async def library(session: AsyncSession, principal: Principal) -> dict[str, str]
     return {document["name"]: await add(session, principal, document) for document in documents}
 
 
-async def test_every_keyword_must_match_case_insensitively(
+async def test_templates_matching_every_keyword_come_first_case_insensitively(
     session: AsyncSession, principal: Principal, library: dict[str, str]
 ) -> None:
     assert await find(session, principal, query="TWITTER") == [
         "LinkedIn and Twitter announcer",
         "Tweet new blog posts",
     ]
-    assert await find(session, principal, query="twitter linkedin") == ["LinkedIn and Twitter announcer"]
+    assert await find(session, principal, query="twitter linkedin") == [
+        "LinkedIn and Twitter announcer",
+        "Tweet new blog posts",
+    ]
     assert await find(session, principal, query="subscribers digest") == ["Weekly newsletter"]
-    assert await find(session, principal, query="twitter mailchimp") == []
+    # No template has both: each word still finds its own.
+    assert set(await find(session, principal, query="twitter mailchimp")) == {
+        "LinkedIn and Twitter announcer",
+        "Tweet new blog posts",
+        "Weekly newsletter",
+    }
 
 
 async def test_like_wildcards_in_a_query_are_taken_literally(
@@ -109,7 +118,7 @@ async def test_more_matching_platforms_rank_higher(
 async def test_success_rate_and_popularity_raise_the_rank(
     session: AsyncSession, principal: Principal, library: dict[str, str]
 ) -> None:
-    assert await find(session, principal, query="twitter") == [
+    assert await find(session, principal, platforms=["twitter"]) == [
         "LinkedIn and Twitter announcer",
         "Tweet new blog posts",
     ]
@@ -119,12 +128,19 @@ async def test_success_rate_and_popularity_raise_the_rank(
             session, tenant_id=principal.tenant_id, template_id=tweet_id, succeeded=succeeded
         )
     page = await registry.search(
-        session, tenant_id=principal.tenant_id, query=TemplateSearch(query="twitter")
+        session, tenant_id=principal.tenant_id, query=TemplateSearch(platforms=["twitter"])
     )
     assert [(item.name, item.score) for item in page.items] == [
-        ("Tweet new blog posts", 1 + 15 + 10),
-        ("LinkedIn and Twitter announcer", 5),
+        ("Tweet new blog posts", 40 + 15 + 10),
+        ("LinkedIn and Twitter announcer", 40),
     ]
+    # With words, text relevance (0..1, times DEFAULT_RANKING.text) is added to the same points.
+    page = await registry.search(
+        session, tenant_id=principal.tenant_id, query=TemplateSearch(query="twitter")
+    )
+    scores = {item.name: item.score for item in page.items}
+    assert 25 < scores["Tweet new blog posts"] <= 25 + DEFAULT_RANKING.text
+    assert scores["LinkedIn and Twitter announcer"] == DEFAULT_RANKING.text
 
 
 async def test_keyword_in_the_name_outranks_keyword_in_the_body(

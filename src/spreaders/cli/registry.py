@@ -53,17 +53,29 @@ def registry_search(
     platform: Annotated[list[str] | None, typer.Option("--platform", "-p", help="Repeatable.")] = None,
     capability: Annotated[list[str] | None, typer.Option("--capability", "-c", help="Repeatable.")] = None,
     category: Annotated[str | None, typer.Option(help="Category name.")] = None,
+    trigger: Annotated[str | None, typer.Option(help="manual, webhook, schedule, form, app, chat...")] = None,
+    connected_only: Annotated[bool, typer.Option(help="Only what your connected accounts can run.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
     as_json: JsonOpt = False,
 ) -> None:
     """Search imported templates by words, platforms, capabilities and category."""
     search = TemplateSearch(
-        query=query, platforms=platform or [], capabilities=capability or [], category=category, limit=limit
+        query=query,
+        platforms=platform or [],
+        capabilities=capability or [],
+        category=category,
+        trigger_type=trigger,
+        connected_only=connected_only,
+        limit=limit,
     )
 
     async def go(settings: Settings) -> Any:
         async with open_app(settings) as ctx, ctx.sessionmaker() as session:
-            return await registry.search(session, tenant_id=ctx.local_principal.tenant_id, query=search)
+            tenant_id = ctx.local_principal.tenant_id
+            connected = await vault.connected_credential_types(session, tenant_id=tenant_id)
+            return await registry.search(
+                session, tenant_id=tenant_id, query=search, connected_credential_types=connected
+            )
 
     page = run(go, as_json=as_json)
     if as_json:

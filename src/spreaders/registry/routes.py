@@ -24,7 +24,10 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 @router.post("/search", dependencies=[require("workflows:read")])
 async def search(body: TemplateSearch, session: Session, principal: CurrentPrincipal) -> TemplatePage:
     """Search templates by words, platforms, capabilities, category and trigger."""
-    return await registry.search(session, tenant_id=principal.tenant_id, query=body)
+    connected = await vault.connected_credential_types(session, tenant_id=principal.tenant_id)
+    return await registry.search(
+        session, tenant_id=principal.tenant_id, query=body, connected_credential_types=connected
+    )
 
 
 @router.post("/import", status_code=201, dependencies=[require("workflows:write")])

@@ -55,7 +55,9 @@ class TemplateSearch(BaseModel):
     trigger_type: str | None = None
     self_contained: bool | None = None
     # Only templates whose required credentials are all on platforms the tenant has connected.
-    connected_platforms_only: bool = False
+    connected_only: bool = Field(
+        default=False, description="Only templates whose credentials this workspace has connected."
+    )
     limit: int = Field(default=20, ge=1, le=100)
     offset: int = Field(default=0, ge=0)
 

@@ -13,6 +13,7 @@ from spreaders.mcp.toolkit import READ_ONLY, ToolEnv, resource_errors, result, t
 from spreaders.registry import details
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplatePage, TemplateRead, TemplateSearch
+from spreaders.vault import service as vault
 
 SEARCH = """Search the workflow templates of this workspace (n8n workflows, ready to run).
 
@@ -43,6 +44,13 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
             Field(description="Capabilities it must offer, e.g. ['email_campaign', 'scheduling']."),
         ] = (),
         category: Annotated[str | None, Field(description="Exact category name.")] = None,
+        triggerType: Annotated[
+            str | None,
+            Field(description="manual, webhook, schedule, form, app, chat, execute_workflow or none."),
+        ] = None,
+        connectedOnly: Annotated[
+            bool, Field(description="Only templates whose credentials this workspace has connected.")
+        ] = False,
         limit: Annotated[int, Field(ge=1, le=100, description="Maximum number of results.")] = 10,
     ) -> Annotated[CallToolResult, TemplatePage]:
         caller = env.caller("workflows:read")
@@ -51,10 +59,16 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
             platforms=list(platforms),
             capabilities=list(capabilities),
             category=category,
+            trigger_type=triggerType,
+            connected_only=connectedOnly,
             limit=limit,
         )
+        tenant_id = caller.principal.tenant_id
         async with caller.app.unit_of_work() as session:
-            page = await registry.search(session, tenant_id=caller.principal.tenant_id, query=query_model)
+            connected = await vault.connected_credential_types(session, tenant_id=tenant_id)
+            page = await registry.search(
+                session, tenant_id=tenant_id, query=query_model, connected_credential_types=connected
+            )
         if not page.items:
             return result(page, "No template matches; try fewer words or filters.")
         names = "; ".join(f"{t.name} ({t.id})" for t in page.items)

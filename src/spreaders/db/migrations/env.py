@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 from alembic import context
 from sqlalchemy import Connection
@@ -11,6 +12,20 @@ from spreaders.db.models import Base
 
 target_metadata = Base.metadata
 
+# Full-text objects made by migration 0002 and absent from the models (FTS5 keeps shadow tables
+# named after its virtual table).
+_FULLTEXT_TABLE = "workflow_templates_fts"
+_FULLTEXT_OBJECTS = {"search_vector", "ix_workflow_templates_search_vector"}
+
+
+def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+    """Keep autogenerate from dropping the full-text objects the models do not describe."""
+    if name is None:
+        return True
+    if type_ == "table" and name.startswith(_FULLTEXT_TABLE):
+        return False
+    return name not in _FULLTEXT_OBJECTS
+
 
 def _run(connection: Connection) -> None:
     context.configure(
@@ -18,6 +33,7 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        include_object=_include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

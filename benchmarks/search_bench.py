@@ -1,0 +1,209 @@
+"""Search latency at corpus size and at 10,000 templates, on SQLite and PostgreSQL, against the raw engine.
+
+Run with `.venv/bin/python -m benchmarks.search_bench`; PostgreSQL too when
+SPREADERS_BENCH_DATABASE_URL names a server (e.g. postgresql://postgres@127.0.0.1/postgres): a
+throw-away database is created there and dropped afterwards. For each database: the whole-corpus
+import time, then `registry.search` p50/p99 over the queries of `benchmarks/relevance/requests.json`
+(what agents send: words, some with platforms) next to the bare full-text query over the same rows
+(FTS5 MATCH ordered by bm25, or tsvector @@ ordered by ts_rank_cd, top 10) on the same connection,
+so the ratio is what tenancy, filters, scoring and paging add. The corpus is then copied under new
+lineage keys up to 10,000 active templates and measured again. Last line: JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
+
+from spreaders.bootstrap import AppContext, open_app
+from spreaders.db.base import new_id
+from spreaders.registry import service as registry
+from spreaders.registry.models import WorkflowTemplate
+from spreaders.registry.schemas import TemplateSearch
+from spreaders.registry.search import BM25_WEIGHTS, FTS_TABLE, fts5_query, terms
+from spreaders.settings import Settings
+
+CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "n8n-workflows"
+REQUESTS = Path(__file__).resolve().parent / "relevance" / "requests.json"
+LARGE = 10_000
+ROUNDS = 5
+TARGET_P99_MS = 10.0
+
+
+def _searches() -> list[dict[str, Any]]:
+    return [request["search"] for request in json.loads(REQUESTS.read_text())["requests"]]
+
+
+def _percentiles(samples: list[float]) -> dict[str, float]:
+    ordered = sorted(samples)
+    p99 = ordered[min(len(ordered) - 1, round(0.99 * (len(ordered) - 1)))]
+    return {"p50_ms": round(statistics.median(ordered), 3), "p99_ms": round(p99, 3)}
+
+
+async def _timed(calls: list[Callable[[AsyncSession], Awaitable[Any]]], ctx: AppContext) -> list[float]:
+    samples: list[float] = []
+    for _ in range(ROUNDS):
+        async with ctx.sessionmaker() as session:
+            await session.execute(text("SELECT 1"))  # connection checked out before timing
+            for call in calls:
+                started = time.perf_counter()
+                await call(session)
+                samples.append((time.perf_counter() - started) * 1000)
+    return samples
+
+
+def _raw_query(dialect: str, words: list[str]) -> tuple[str, dict[str, Any]]:
+    if dialect == "sqlite":
+        weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+        sql = (
+            f"SELECT rowid, bm25({FTS_TABLE}, {weights}) AS r FROM {FTS_TABLE} "
+            f"WHERE {FTS_TABLE} MATCH :q ORDER BY r LIMIT 10"
+        )
+        return sql, {"q": fts5_query(words, operator="OR")}
+    params = {f"w{i}": word for i, word in enumerate(words)}
+    tsquery = " || ".join(f"phraseto_tsquery('english'::regconfig, :{name})" for name in params)
+    sql = (
+        "SELECT id, ts_rank_cd(search_vector, q) AS r "
+        f"FROM workflow_templates, (SELECT {tsquery} AS q) AS query "
+        "WHERE search_vector @@ q ORDER BY r DESC LIMIT 10"
+    )
+    return sql, params
+
+
+async def _measure(ctx: AppContext, tenant_id: str, dialect: str) -> dict[str, Any]:
+    searches = _searches()
+
+    def ours(search: dict[str, Any]) -> Callable[[AsyncSession], Awaitable[Any]]:
+        async def call(session: AsyncSession) -> Any:
+            return await registry.search(
+                session, tenant_id=tenant_id, query=TemplateSearch(**search, limit=10)
+            )
+
+        return call
+
+    def raw(search: dict[str, Any]) -> Callable[[AsyncSession], Awaitable[Any]]:
+        sql, params = _raw_query(dialect, terms(search["query"]))
+
+        async def call(session: AsyncSession) -> Any:
+            return (await session.execute(text(sql), params)).all()
+
+        return call
+
+    await _timed([ours(s) for s in searches[:5]] + [raw(s) for s in searches[:5]], ctx)  # warm caches
+    service = _percentiles(await _timed([ours(s) for s in searches], ctx))
+    baseline = _percentiles(await _timed([raw(s) for s in searches], ctx))
+    return {
+        "search": service,
+        "raw": baseline,
+        "ratio_p50": round(service["p50_ms"] / baseline["p50_ms"], 2),
+        "ratio_p99": round(service["p99_ms"] / baseline["p99_ms"], 2),
+    }
+
+
+async def _grow(ctx: AppContext, tenant_id: str, size: int) -> int:
+    """Copy the tenant's active templates under new lineage keys until it holds `size` of them."""
+    columns = [
+        column for column in WorkflowTemplate.__table__.columns if column.key not in {"id", "lineage_key"}
+    ]
+    async with ctx.unit_of_work() as session:
+        rows = (
+            await session.execute(
+                select(WorkflowTemplate.lineage_key, *columns).where(
+                    WorkflowTemplate.tenant_id == tenant_id, WorkflowTemplate.is_active.is_(True)
+                )
+            )
+        ).all()
+        total, copy = len(rows), 0
+        while total < size:
+            copy += 1
+            batch = [
+                {**row._asdict(), "id": new_id("wft"), "lineage_key": f"{row.lineage_key}~copy{copy}"}
+                for row in rows[: size - total]
+            ]
+            for start in range(0, len(batch), 500):
+                await session.execute(insert(WorkflowTemplate), batch[start : start + 500])
+            total += len(batch)
+    return total
+
+
+async def bench(settings: Settings) -> dict[str, Any]:
+    async with open_app(settings) as ctx:
+        dialect = ctx.engine.dialect.name
+        tenant_id = ctx.local_principal.tenant_id
+        started = time.perf_counter()
+        async with ctx.unit_of_work() as session:
+            report = await registry.import_paths(session, tenant_id=tenant_id, paths=[CORPUS])
+        import_s = time.perf_counter() - started
+        if dialect == "sqlite":
+            async with ctx.engine.begin() as conn:
+                await conn.execute(text("ANALYZE"))
+        result: dict[str, Any] = {"import_s": round(import_s, 2), "imported": report.imported}
+        result[f"n{report.imported}"] = await _measure(ctx, tenant_id, dialect)
+        grown = await _grow(ctx, tenant_id, LARGE)
+        if dialect == "postgresql":
+            async with ctx.engine.connect() as conn:
+                await conn.execute(text("ANALYZE workflow_templates"))
+        result[f"n{grown}"] = await _measure(ctx, tenant_id, dialect)
+        return result
+
+
+@asynccontextmanager
+async def _postgres(admin_url: str) -> AsyncIterator[str]:
+    admin_url = admin_url.replace("postgresql://", "postgresql+asyncpg://", 1)
+    name = f"spreaders_bench_{uuid.uuid4().hex[:10]}"
+    engine = create_async_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield admin_url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
+
+
+def _print(database: str, result: dict[str, Any]) -> None:
+    print(f"{database}: corpus import {result['import_s']} s ({result['imported']} templates)")
+    for size, figures in result.items():
+        if not size.startswith("n"):
+            continue
+        ours, raw = figures["search"], figures["raw"]
+        print(
+            f"{database} {size[1:]:>6} templates:"
+            f" search p50 {ours['p50_ms']:.2f} ms p99 {ours['p99_ms']:.2f} ms"
+            f" | raw p50 {raw['p50_ms']:.2f} ms p99 {raw['p99_ms']:.2f} ms"
+            f" | ratio p50 {figures['ratio_p50']} p99 {figures['ratio_p99']}"
+        )
+
+
+async def main() -> None:
+    results: dict[str, Any] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        data_dir = Path(tmp)
+        settings = Settings(data_dir=data_dir, database_url=f"sqlite+aiosqlite:///{data_dir}/bench.db")
+        results["sqlite"] = await bench(settings)
+        _print("sqlite", results["sqlite"])
+        admin_url = os.environ.get("SPREADERS_BENCH_DATABASE_URL", "")
+        if admin_url:
+            async with _postgres(admin_url) as url:
+                results["postgresql"] = await bench(Settings(data_dir=data_dir, database_url=url))
+            _print("postgresql", results["postgresql"])
+    results["target_p99_ms"] = TARGET_P99_MS
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

@@ -1,0 +1,231 @@
+"""Full-text search over workflow templates in each database's own engine, behind one interface.
+
+SQLite: the FTS5 table `workflow_templates_fts` (external content on the templates' rowid, porter
+stemming, kept in step by triggers; see migration 0002), ranked by bm25 with column weights.
+PostgreSQL: the generated column `workflow_templates.search_vector` (name A, description B, body C,
+'english') with a GIN index, ranked by ts_rank_cd. User text never reaches either query language:
+it is cut into word terms that are bound as parameters (PostgreSQL) or double-quoted phrases of
+letters and digits only (FTS5).
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Final
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ColumnElement,
+    Float,
+    Integer,
+    MetaData,
+    Select,
+    String,
+    Table,
+    bindparam,
+    cast,
+    exists,
+    func,
+    literal_column,
+    or_,
+    select,
+    text,
+    true,
+)
+
+from spreaders.registry.models import WorkflowTemplate
+
+FTS_TABLE: Final = "workflow_templates_fts"
+# bm25 weights for the FTS5 columns (name, description, search_text), close to PostgreSQL's
+# ts_rank_cd defaults for A / B / C (1.0 / 0.4 / 0.2). search_text repeats name and description.
+BM25_WEIGHTS: Final = (5.0, 2.0, 1.0)
+TS_CONFIG: Final = "english"
+MAX_TERMS: Final = 16
+
+# PostgreSQL's 'english' stop words (Snowball), dropped on both engines so they behave alike.
+# fmt: off
+STOP_WORDS: Final = frozenset((
+    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as",
+    "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can",
+    "did", "do", "does", "doing", "don", "down", "during", "each", "few", "for", "from", "further",
+    "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his",
+    "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my",
+    "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our",
+    "ours", "ourselves", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such", "t",
+    "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they",
+    "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were",
+    "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "you", "your",
+    "yours", "yourself", "yourselves",
+))
+# fmt: on
+_PIECE = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """How a template's score is made: the original points plus text relevance (0..1, times `text`).
+
+    With `all_words_first`, templates matching every query term come before the others.
+    """
+
+    platform: float = 40
+    capability: float = 30
+    success: float = 20
+    popularity: float = 10
+    text: float = 60
+    all_words_first: bool = True
+
+
+DEFAULT_RANKING: Final = Ranking()
+
+
+@dataclass(frozen=True)
+class TextMatch:
+    """A full-text match over the templates: relevance (higher is better) and 'has every term'."""
+
+    relevance: ColumnElement[float]
+    all_terms: ColumnElement[bool]
+
+
+# SQLite only (migration 0002): the columns search filters and scores on, keyed by the templates'
+# rowid and kept in step by triggers, so a query never reads the wide template rows of its matches.
+FACETS: Final = Table(
+    "workflow_templates_fts_facets",
+    MetaData(),
+    Column("rid", Integer, primary_key=True),
+    Column("id", String(40)),
+    Column("tenant_id", String(40)),
+    Column("is_active", Boolean),
+    Column("name", String(300)),
+    Column("category", String(200)),
+    Column("trigger_type", String(40)),
+    Column("self_contained", Boolean),
+    Column("usage_count", Integer),
+    Column("success_count", Integer),
+    Column("platforms", JSON),
+    Column("capabilities", JSON),
+    Column("required_credentials", JSON),
+)
+
+
+def facets(dialect: str) -> Table:
+    """The table to filter and score on: the narrow facets on SQLite, the templates on PostgreSQL."""
+    return FACETS if dialect == "sqlite" else WorkflowTemplate.__table__  # type: ignore[return-value]
+
+
+def terms(user_text: str) -> list[str]:
+    """Cut user text into distinct search terms; `e-mail` or `lead_capture` stays one phrase term."""
+    found: list[str] = []
+    for chunk in user_text.lower().split():
+        pieces = _PIECE.findall(chunk)
+        if not pieces or (len(pieces) == 1 and pieces[0] in STOP_WORDS):
+            continue
+        term = " ".join(pieces)
+        if term not in found:
+            found.append(term)
+    return found[:MAX_TERMS]
+
+
+def fts5_query(words: Sequence[str], *, operator: str) -> str:
+    """Join terms as FTS5 phrases; terms hold letters, digits and spaces only, so quoting is safe."""
+    if operator not in {"AND", "OR"} or any('"' in word for word in words):
+        raise ValueError("fts5_query takes AND or OR and terms made by `terms`")
+    return f" {operator} ".join(f'"{word}"' for word in words)
+
+
+def match_text(stmt: Select[Any], *, dialect: str, term_count: int) -> tuple[Select[Any], TextMatch]:
+    """Restrict `stmt` (over `facets(dialect)`) to rows matching any term; return how well each does.
+
+    The terms are bind parameters (see `text_parameters`), so the statement can be built once per shape.
+    """
+    if term_count < 1:
+        raise ValueError("match_text needs at least one term")
+    if dialect == "sqlite":
+        return _match_sqlite(stmt, term_count)
+    if dialect == "postgresql":
+        return _match_postgresql(stmt, term_count)
+    raise NotImplementedError(f"Full-text search does not support {dialect!r}.")
+
+
+def text_parameters(words: Sequence[str], *, dialect: str) -> dict[str, str]:
+    """The bind parameters `match_text` expects for these terms."""
+    if dialect == "sqlite":
+        return {"fts_any": fts5_query(words, operator="OR"), "fts_all": fts5_query(words, operator="AND")}
+    # FTS5's tokenizer folds diacritics; 'english' does not, so PostgreSQL also gets each term unaccented.
+    return {
+        **{f"term_{i}": word for i, word in enumerate(words)},
+        **{f"folded_{i}": _fold(word) for i, word in enumerate(words)},
+    }
+
+
+def _match_sqlite(stmt: Select[Any], term_count: int) -> tuple[Select[Any], TextMatch]:
+    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
+    every_term = "1"
+    if term_count > 1:
+        every_term = f"rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_all)"
+    hits = text(
+        f"SELECT rowid AS key, -bm25({FTS_TABLE}, {weights}) AS relevance, {every_term} AS all_terms "
+        f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any"
+    ).columns(key=Float, relevance=Float, all_terms=Float)
+    sub = hits.subquery("fts_hits")
+    stmt = stmt.select_from(sub.join(FACETS, FACETS.c.rid == sub.c.key))
+    return stmt, TextMatch(relevance=sub.c.relevance, all_terms=sub.c.all_terms == 1)
+
+
+def _match_postgresql(stmt: Select[Any], term_count: int) -> tuple[Select[Any], TextMatch]:
+    vector: ColumnElement[Any] = literal_column("workflow_templates.search_vector")
+    config: ColumnElement[Any] = literal_column(f"'{TS_CONFIG}'::regconfig")
+    queries: list[ColumnElement[Any]] = [
+        func.phraseto_tsquery(config, bindparam(f"term_{i}", type_=String)).op("||")(
+            func.phraseto_tsquery(config, bindparam(f"folded_{i}", type_=String))
+        )
+        for i in range(term_count)
+    ]
+    any_term, all_terms = queries[0], queries[0]
+    for query in queries[1:]:
+        any_term = any_term.op("||")(query)
+        all_terms = all_terms.op("&&")(query)
+    matches_any: ColumnElement[bool] = vector.op("@@", return_type=Boolean)(any_term)
+    matches_all: ColumnElement[bool] = (
+        vector.op("@@", return_type=Boolean)(all_terms) if term_count > 1 else true()
+    )
+    relevance: ColumnElement[float] = cast(func.ts_rank_cd(vector, any_term), Float)
+    return stmt.where(matches_any), TextMatch(relevance=relevance, all_terms=matches_all)
+
+
+def _fold(word: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
+
+
+def json_hits(column: Any, parameter: str | None, *, dialect: str) -> ColumnElement[int]:
+    """Count how many strings of the list bound to `parameter` a JSON list-of-strings column holds."""
+    if parameter is None:
+        return literal_column("0")
+    elements = func.json_each(column) if dialect == "sqlite" else func.jsonb_array_elements_text(column)
+    items = elements.table_valued("value")
+    wanted = bindparam(parameter, expanding=True, type_=String)
+    return select(func.count()).select_from(items).where(items.c.value.in_(wanted)).scalar_subquery()
+
+
+def credentials_within(column: Any, parameter: str, *, dialect: str) -> ColumnElement[bool]:
+    """True when every credential in a JSON list of {type, platform, nodes} is of an n8n credential type
+    in the list bound to `parameter` (an empty list keeps only templates that need no credentials)."""
+    if dialect == "sqlite":
+        items = func.json_each(column).table_valued("value")
+        cred_type: ColumnElement[Any] = func.json_extract(items.c.value, "$.type")
+    else:
+        items = func.jsonb_array_elements(column).table_valued("value")
+        cred_type = items.c.value.op("->>")("type")
+    connected = bindparam(parameter, expanding=True, type_=String)
+    outside: ColumnElement[bool] = or_(cred_type.is_(None), cred_type.not_in(connected))
+    return ~exists(select(literal_column("1")).select_from(items).where(outside))
+
+
+def name_order(name: ColumnElement[str], *, dialect: str) -> ColumnElement[str]:
+    """A name for tie-breaking in code-point order on both engines (Python's sort order)."""
+    return name.collate("C") if dialect == "postgresql" else name
