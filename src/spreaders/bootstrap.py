@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from sqlalchemy import inspect, select, text
@@ -30,6 +30,8 @@ class AppContext:
     cipher: Cipher
     http: httpx.AsyncClient
     local_principal: Principal
+    # Facts checked recently (key -> time.monotonic() deadline), so hot paths skip repeated checks.
+    recently_checked: dict[str, float] = field(default_factory=dict)
 
     def node_catalog(self) -> NodeCatalog | None:
         """The node types of the pinned n8n (None until it is installed), for validating templates."""

@@ -30,6 +30,10 @@ from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.schemas import InstanceConnection
 from spreaders.registry import service as registry
 
+POLL_FIRST_S = 0.003
+POLL_MAX_S = 0.25
+PROGRESS_EVERY_S = 5.0
+
 # Called with (progress, total, message) while a run is awaited; MCP turns it into progress notifications.
 RunProgress = Callable[[float, float | None, str], Awaitable[None]]
 
@@ -39,9 +43,13 @@ def client_for(ctx: AppContext, conn: InstanceConnection) -> N8nClient:
 
 
 async def deploy(
-    ctx: AppContext, *, tenant_id: str, template_id: str, conn: InstanceConnection
+    ctx: AppContext, *, tenant_id: str, template_id: str, conn: InstanceConnection, replace: bool = False
 ) -> Deployment:
-    """Create and activate the template in the instance, or reuse the deployment that is still there."""
+    """Create and activate the template in the instance, or reuse its recorded deployment.
+
+    The record is trusted (no call to n8n on the hot path); a run whose entry n8n no longer knows
+    deploys again with `replace=True` (see `_start`).
+    """
     client = client_for(ctx, conn)
     async with ctx.sessionmaker() as session:
         template = await registry.get_template(session, tenant_id=tenant_id, template_id=template_id)
@@ -50,12 +58,8 @@ async def deploy(
         )
         existing = (await session.execute(query)).scalar_one_or_none()
         workflow, name = dict(template.workflow), f"{template.name} [spreaders {template.id[-8:]}]"
-    if existing is not None and existing.active:
-        try:
-            await client.get_workflow(existing.n8n_workflow_id)
-            return existing
-        except NotFound:
-            pass  # deleted in n8n behind our back: deploy afresh below
+    if existing is not None and existing.active and not replace:
+        return existing
     entry_path = new_entry_path()
     created = await client.create_workflow(build_deployable(workflow, name=name, entry_path=entry_path))
     n8n_id = str(created["id"])
@@ -68,19 +72,16 @@ async def deploy(
             hint="The template may need credentials or nodes this n8n lacks; check workflow.get for details.",
         ) from exc
     async with ctx.unit_of_work() as session:
+        # One deployment record per instance and template, updated in place: executions keep their
+        # own n8n workflow id, so their history survives a redeploy.
         if existing is not None:
-            await session.delete(await session.get_one(Deployment, existing.id))
-            await session.flush()
-        deployment = Deployment(
-            id=new_id("dep"),
-            tenant_id=tenant_id,
-            instance_id=conn.instance_id,
-            template_id=template_id,
-            n8n_workflow_id=n8n_id,
-            entry_path=entry_path,
-            active=True,
-        )
-        session.add(deployment)
+            deployment = await session.get_one(Deployment, existing.id)
+        else:
+            deployment = Deployment(
+                id=new_id("dep"), tenant_id=tenant_id, instance_id=conn.instance_id, template_id=template_id
+            )
+            session.add(deployment)
+        deployment.n8n_workflow_id, deployment.entry_path, deployment.active = n8n_id, entry_path, True
     return deployment
 
 
@@ -178,6 +179,20 @@ async def execute(
     return await _finish(ctx, principal, row.id, wait, timeout_s, run_progress)
 
 
+async def _call_entry(
+    ctx: AppContext, conn: InstanceConnection, deployment: Deployment, parameters: dict[str, Any]
+) -> tuple[Deployment, dict[str, Any]]:
+    """Start the run; if n8n lost the workflow (deleted or deactivated there), deploy again once."""
+    client = client_for(ctx, conn)
+    try:
+        return deployment, await client.call_webhook(deployment.entry_path, parameters)
+    except NotFound:
+        fresh = await deploy(
+            ctx, tenant_id=deployment.tenant_id, template_id=deployment.template_id, conn=conn, replace=True
+        )
+        return fresh, await client.call_webhook(fresh.entry_path, parameters)
+
+
 async def _start(
     ctx: AppContext,
     conn: InstanceConnection,
@@ -186,7 +201,7 @@ async def _start(
     parameters: dict[str, Any],
 ) -> None:
     try:
-        answer = await client_for(ctx, conn).call_webhook(deployment.entry_path, parameters)
+        deployment, answer = await _call_entry(ctx, conn, deployment, parameters)
     except (UpstreamError, NotFound) as exc:
         async with ctx.unit_of_work() as session:
             row = await session.get_one(WorkflowExecution, execution_id)
@@ -194,6 +209,7 @@ async def _start(
         raise
     async with ctx.unit_of_work() as session:
         row = await session.get_one(WorkflowExecution, execution_id)
+        row.deployment_id, row.n8n_workflow_id = deployment.id, deployment.n8n_workflow_id
         row.n8n_execution_id = str(answer.get("executionId", "")) or None
         row.status, row.started_at = "running", utcnow()
 
@@ -223,8 +239,15 @@ async def sync(ctx: AppContext, *, principal: Principal, execution_id: str) -> E
         return monitor.to_read(row)
     conn = await provisioning.connect(ctx, tenant_id=principal.tenant_id)
     n8n_execution = await client_for(ctx, conn).get_execution(row.n8n_execution_id)
+    return await _record_state(ctx, execution_id, n8n_execution)
+
+
+async def _record_state(ctx: AppContext, execution_id: str, n8n_execution: dict[str, Any]) -> ExecutionRead:
+    """Store n8n's view of the run; count it in the template's usage once, when it finishes."""
     async with ctx.unit_of_work() as session:
-        row = await session.get_one(WorkflowExecution, execution_id)
+        row = await session.get_one(WorkflowExecution, execution_id, with_for_update=True)
+        if row.status in FINISHED_STATUSES:  # another process recorded the end first
+            return monitor.to_read(row)
         monitor.apply_n8n_state(row, n8n_execution)
         if row.status in FINISHED_STATUSES:
             await registry.record_run(
@@ -255,15 +278,32 @@ async def wait_for(
     timeout_s: float,
     run_progress: RunProgress | None = None,
 ) -> ExecutionRead:
-    """Poll n8n until the execution finishes or the timeout passes (then it is returned as it stands)."""
+    """Poll n8n until the execution finishes or the timeout passes (then it is returned as it stands).
+
+    Polls ask n8n for the status only (no run data, no database write) and start a few milliseconds
+    apart, backing off to a quarter second: most marketing workflows finish in well under a second,
+    and the caller should learn it within milliseconds, not a fixed poll period.
+    """
     started = time.monotonic()
-    delay = 0.1
+    async with ctx.sessionmaker() as session:
+        row = await monitor.get_execution_row(
+            session, tenant_id=principal.tenant_id, execution_id=execution_id
+        )
+    if row.status in FINISHED_STATUSES or row.n8n_execution_id is None:
+        return monitor.to_read(row)
+    client = client_for(ctx, await provisioning.connect(ctx, tenant_id=principal.tenant_id))
+    delay, reported, reported_at = POLL_FIRST_S, "", 0.0
     while True:
-        current = await sync(ctx, principal=principal, execution_id=execution_id)
+        brief = await client.get_execution(row.n8n_execution_id, include_data=False)
+        status = str(brief.get("status") or "unknown")
         elapsed = time.monotonic() - started
-        if current.status in FINISHED_STATUSES or elapsed >= timeout_s:
-            return current
-        if run_progress is not None:
-            await run_progress(elapsed, timeout_s, f"execution {execution_id} is {current.status}")
+        if status in FINISHED_STATUSES:
+            full = await client.get_execution(row.n8n_execution_id, include_data=True)
+            return await _record_state(ctx, execution_id, full)
+        if elapsed >= timeout_s:
+            return await _record_state(ctx, execution_id, brief)
+        if run_progress is not None and (status != reported or elapsed - reported_at >= PROGRESS_EVERY_S):
+            await run_progress(elapsed, timeout_s, f"execution {execution_id} is {status}")
+            reported, reported_at = status, elapsed
         await asyncio.sleep(delay)
-        delay = min(delay * 1.5, 1.0)
+        delay = min(delay * 1.5, POLL_MAX_S)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import time
 from pathlib import Path
 
 from sqlalchemy import select
@@ -98,6 +99,22 @@ def _spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: 
     )
 
 
+# A live process that answered its REST check this recently is trusted without asking again.
+HEALTH_TTL_S = 2.0
+
+
+async def _healthy(ctx: AppContext, instance: N8nInstance) -> bool:
+    if not local.pid_alive(instance.pid):
+        return False
+    key = f"n8n-healthy:{instance.id}:{instance.pid}"
+    if ctx.recently_checked.get(key, 0.0) > time.monotonic():
+        return True
+    if not await local.answers_rest(ctx.http, instance.base_url):
+        return False
+    ctx.recently_checked[key] = time.monotonic() + HEALTH_TTL_S
+    return True
+
+
 async def ensure_running(
     ctx: AppContext, *, tenant_id: str, progress: ProgressFn | None = None
 ) -> InstanceConnection:
@@ -110,7 +127,7 @@ async def ensure_running(
         instance = await _create(ctx, tenant_id)
     binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, instance.version, progress)
     values = _secrets(ctx, instance)
-    if not (local.pid_alive(instance.pid) and await local.answers_rest(ctx.http, instance.base_url)):
+    if not await _healthy(ctx, instance):
         await local.terminate(instance.pid)
         await _start(ctx, instance, binary, values["encryption_key"], say)
     if "api_key" not in values:

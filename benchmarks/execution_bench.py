@@ -1,0 +1,162 @@
+"""Execute-and-wait through Spreaders against calling the same workflow's n8n webhook directly.
+
+Same n8n, same workflow (manual trigger -> Code), same machine. The direct side is the fastest way to
+run it and get its result from n8n alone: a webhook in `lastNode` mode, answered when the run ends.
+The Spreaders side is `orchestrator.execute(wait=True)`: records the run, starts it through the
+platform entry (execution id at once), polls n8n for the end, fetches the output and records it.
+
+Prints p50/p99 latency for one run at a time, and throughput with 8 runs in flight; last line JSON:
+{"added_p50_ms", "throughput_ratio", ...}. Targets: added p50 <= 5 ms, throughput ratio >= 0.9.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from spreaders.accounts import service as accounts
+from spreaders.accounts.schemas import Principal
+from spreaders.bootstrap import AppContext, open_app
+from spreaders.orchestrator import service as orchestrator
+from spreaders.provisioning import service as provisioning
+from spreaders.registry import service as registry
+from spreaders.settings import Settings
+
+SEQUENTIAL_RUNS = 150
+CONCURRENT_RUNS = 240
+IN_FLIGHT = 8
+JS = "return [{ json: { greeting: 'hello ' + ($json.body?.name ?? $json.name ?? 'you'), n: 42 } }];"
+
+
+def _workflow(trigger: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "name": f"bench {uuid.uuid4().hex[:6]}",
+        "nodes": [
+            trigger,
+            {
+                "id": str(uuid.uuid4()),
+                "name": "Work",
+                "type": "n8n-nodes-base.code",
+                "typeVersion": 2,
+                "position": [220, 0],
+                "parameters": {"jsCode": JS},
+            },
+        ],
+        "connections": {trigger["name"]: {"main": [[{"node": "Work", "type": "main", "index": 0}]]}},
+        "settings": {"executionOrder": "v1"},
+    }
+
+
+def _percentile(samples: list[float], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def _throughput(run: Callable[[], Awaitable[None]], total: int) -> float:
+    semaphore = asyncio.Semaphore(IN_FLIGHT)
+
+    async def one() -> None:
+        async with semaphore:
+            await run()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(one() for _ in range(total)))
+    return total / (time.perf_counter() - started)
+
+
+async def measure(ctx: AppContext, principal: Principal) -> dict[str, float]:
+    conn = await provisioning.ensure_running(ctx, tenant_id=principal.tenant_id)
+    manual = {
+        "id": str(uuid.uuid4()),
+        "name": "Start",
+        "type": "n8n-nodes-base.manualTrigger",
+        "typeVersion": 1,
+        "position": [0, 0],
+        "parameters": {},
+    }
+    async with ctx.unit_of_work() as session:
+        template = await registry.import_workflow(
+            session, tenant_id=principal.tenant_id, document=_workflow(manual)
+        )
+    path = f"bench-direct-{uuid.uuid4().hex}"
+    hook = {
+        "id": str(uuid.uuid4()),
+        "name": "Hook",
+        "type": "n8n-nodes-base.webhook",
+        "typeVersion": 2,
+        "position": [0, 0],
+        "webhookId": str(uuid.uuid4()),
+        "parameters": {"httpMethod": "POST", "path": path, "responseMode": "lastNode", "options": {}},
+    }
+    client = orchestrator.client_for(ctx, conn)
+    direct_workflow = await client.create_workflow(_workflow(hook))
+    await client.activate_workflow(str(direct_workflow["id"]))
+    url = f"{conn.base_url}/webhook/{path}"
+
+    async def direct() -> None:
+        response = await ctx.http.post(url, json={"name": "bench"})
+        assert response.status_code == 200 and response.json()["n"] == 42
+
+    async def through_spreaders() -> None:
+        result = await orchestrator.execute(
+            ctx, principal=principal, template_id=template.id, parameters={"name": "bench"}, timeout_s=30
+        )
+        assert result.status == "success" and result.output["items"][0]["n"] == 42
+
+    for _ in range(10):  # warm both paths (deploy, JIT, connection pools)
+        await direct()
+        await through_spreaders()
+    direct_ms: list[float] = []
+    spreaders_ms: list[float] = []
+    for _ in range(SEQUENTIAL_RUNS):  # interleaved, so drift hits both alike
+        for run, samples in ((direct, direct_ms), (through_spreaders, spreaders_ms)):
+            started = time.perf_counter()
+            await run()
+            samples.append((time.perf_counter() - started) * 1000)
+    direct_tps = await _throughput(direct, CONCURRENT_RUNS)
+    spreaders_tps = await _throughput(through_spreaders, CONCURRENT_RUNS)
+    direct_tps = (direct_tps + await _throughput(direct, CONCURRENT_RUNS)) / 2
+    spreaders_tps = (spreaders_tps + await _throughput(through_spreaders, CONCURRENT_RUNS)) / 2
+    return {
+        "direct_p50_ms": round(statistics.median(direct_ms), 2),
+        "direct_p99_ms": round(_percentile(direct_ms, 0.99), 2),
+        "spreaders_p50_ms": round(statistics.median(spreaders_ms), 2),
+        "spreaders_p99_ms": round(_percentile(spreaders_ms, 0.99), 2),
+        "added_p50_ms": round(statistics.median(spreaders_ms) - statistics.median(direct_ms), 2),
+        "direct_runs_per_s": round(direct_tps, 1),
+        "spreaders_runs_per_s": round(spreaders_tps, 1),
+        "throughput_ratio": round(spreaders_tps / direct_tps, 3),
+    }
+
+
+async def main() -> dict[str, float]:
+    with tempfile.TemporaryDirectory(prefix="spreaders-exec-bench-") as tmp:
+        async with open_app(Settings(data_dir=Path(tmp))) as ctx:
+            async with ctx.unit_of_work() as session:
+                tenant = await accounts.create_tenant(session, name="bench")
+                user = await accounts.create_user(
+                    session, tenant_id=tenant.id, email="exec-bench@example.test"
+                )
+            principal = Principal(tenant_id=tenant.id, user_id=user.id)
+            try:
+                return await measure(ctx, principal)
+            finally:
+                await provisioning.stop(ctx, tenant_id=tenant.id)
+
+
+if __name__ == "__main__":
+    figures = asyncio.run(main())
+    f = figures
+    print(
+        f"one at a time: p50 {f['spreaders_p50_ms']} ms through Spreaders vs {f['direct_p50_ms']} ms direct "
+        f"(+{f['added_p50_ms']} ms); {IN_FLIGHT} in flight: {f['spreaders_runs_per_s']} vs "
+        f"{f['direct_runs_per_s']} runs/s (x{f['throughput_ratio']})"
+    )
+    print(json.dumps(figures))
