@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import String, Text
@@ -20,3 +21,5 @@ class Campaign(TenantMixin, TimestampMixin, Base):
     plan: Mapped[dict[str, Any]] = mapped_column()
     template_ids: Mapped[list[Any]] = mapped_column(default=list)
     status: Mapped[str] = mapped_column(String(30), default="planned")
+    # Refreshed while a process runs the campaign's chain; a stale one means that process died.
+    heartbeat_at: Mapped[datetime | None]

@@ -2,23 +2,32 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
 from spreaders.campaigns.models import Campaign
-from spreaders.campaigns.schemas import CampaignCreated, CampaignRead, CampaignRunReport, MissingCredential
-from spreaders.db.base import new_id
-from spreaders.errors import NotFound, SpreadersError
+from spreaders.campaigns.schemas import (
+    CampaignCreated,
+    CampaignRead,
+    CampaignRunReport,
+    MissingCredential,
+    PlanDraft,
+)
+from spreaders.db.base import new_id, utcnow
+from spreaders.errors import Invalid, NotFound, SpreadersError
 from spreaders.monitor import service as monitor
 from spreaders.monitor.schemas import ExecutionRead
 from spreaders.orchestrator import service as orchestrator
 from spreaders.orchestrator.service import RunProgress
 from spreaders.planner import service as planner
+from spreaders.planner.prompting import PlannerBackend
 from spreaders.planner.schemas import Audience, CampaignPlan
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.registry import selection
@@ -26,6 +35,8 @@ from spreaders.registry import service as registry
 from spreaders.registry.schemas import SelectRequest, TemplateSummary
 from spreaders.vault import service as vault
 from spreaders.vault.catalogue import load_catalogue
+
+logger = logging.getLogger(__name__)
 
 _FAILED = frozenset({"error", "crashed", "canceled"})
 
@@ -89,9 +100,11 @@ async def create_from_prompt(
     now: datetime | None = None,
     tz: str = "UTC",
     self_contained_only: bool = False,
+    backend: PlannerBackend | None = None,
+    answers: Mapping[str, str] | None = None,
 ) -> CampaignCreated:
-    """Plan the prompt, choose templates for the plan and record the campaign."""
-    plan = await planner.analyze_prompt(prompt, now=now, tz=tz)
+    """Plan the prompt (offline, or refined by `backend`), choose templates and record the campaign."""
+    plan = await planner.analyze_prompt(prompt, now=now, tz=tz, backend=backend, answers=answers)
     chosen = await selection.select_templates(
         session,
         tenant_id=principal.tenant_id,
@@ -123,6 +136,44 @@ async def create_from_prompt(
         uncovered_platforms=chosen.uncovered_platforms,
         next_step=_next_step(workflows, missing),
     )
+
+
+def plan_uri(campaign_id: str) -> str:
+    """The MCP resource that serves a campaign's plan."""
+    return f"campaign://plans/{campaign_id}"
+
+
+async def draft_from_prompt(
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    prompt: str,
+    now: datetime | None = None,
+    tz: str = "UTC",
+    backend: PlannerBackend | None = None,
+    answers: Mapping[str, str] | None = None,
+) -> PlanDraft:
+    """Plan the prompt and store the plan alone, as a campaign in status "draft" with no workflows."""
+    plan = await planner.analyze_prompt(prompt, now=now, tz=tz, backend=backend, answers=answers)
+    campaign = Campaign(
+        id=new_id("cmp"),
+        tenant_id=principal.tenant_id,
+        user_id=principal.user_id,
+        name=plan.name,
+        prompt=prompt,
+        plan=plan.model_dump(mode="json"),
+        template_ids=[],
+        status="draft",
+    )
+    session.add(campaign)
+    await session.flush()
+    return PlanDraft(campaign_id=campaign.id, plan=plan, resource_uri=plan_uri(campaign.id))
+
+
+async def get_plan(session: AsyncSession, *, tenant_id: str, campaign_id: str) -> CampaignPlan:
+    """The stored plan of one campaign (drafts included)."""
+    campaign = await _get_row(session, tenant_id=tenant_id, campaign_id=campaign_id)
+    return CampaignPlan.model_validate(campaign.plan)
 
 
 def _read(campaign: Campaign, workflows: list[TemplateSummary]) -> CampaignRead:
@@ -197,14 +248,29 @@ def step_parameters(plan: CampaignPlan, previous: ExecutionRead | None) -> dict[
     }
 
 
-async def _step_key(ctx: AppContext, *, tenant_id: str, base: str) -> str:
-    """The idempotency key of a chain step: a step that succeeded (or still runs) is not run again on
-    a relaunch, while a step that failed gets a fresh key and so a new run."""
+async def _step_key(ctx: AppContext, *, tenant_id: str, base: str, resuming: bool) -> str:
+    """The idempotency key of a chain step: a step that succeeded (or still runs in n8n) is not run
+    again on a relaunch, while a step that failed gets a fresh key and so a new run.
+
+    When resuming a chain whose process died, a step it recorded but never got an n8n id for is
+    marked crashed and run again: the process died before n8n confirmed the start.
+    """
     attempt = 0
-    async with ctx.sessionmaker() as session:
+    async with ctx.unit_of_work() as session:
         while True:
             key = base if attempt == 0 else f"{base}:retry{attempt}"
             earlier = await monitor.find_by_idempotency_key(session, tenant_id=tenant_id, key=key)
+            if (
+                earlier is not None
+                and resuming
+                and earlier.status == "new"
+                and earlier.n8n_execution_id is None
+            ):
+                earlier.status, earlier.error = (
+                    "crashed",
+                    "the platform stopped before n8n confirmed the start",
+                )
+                earlier.finished_at = utcnow()
             if earlier is None or earlier.status not in _FAILED:
                 return key
             attempt += 1
@@ -212,7 +278,15 @@ async def _step_key(ctx: AppContext, *, tenant_id: str, base: str) -> str:
 
 async def _set_status(ctx: AppContext, campaign_id: str, status: str) -> None:
     async with ctx.unit_of_work() as session:
-        (await session.get_one(Campaign, campaign_id)).status = status
+        campaign = await session.get_one(Campaign, campaign_id)
+        campaign.status, campaign.heartbeat_at = status, utcnow()
+
+
+async def _beat(ctx: AppContext, campaign_id: str) -> None:
+    async with ctx.unit_of_work() as session:
+        await session.execute(
+            update(Campaign).where(Campaign.id == campaign_id).values(heartbeat_at=utcnow())
+        )
 
 
 async def launch(
@@ -223,17 +297,33 @@ async def launch(
     timeout_s: float = 120.0,
     provisioning_progress: ProgressFn | None = None,
     run_progress: RunProgress | None = None,
+    resuming: bool = False,
 ) -> CampaignRunReport:
-    """Run the campaign's workflows in order, each given the previous output; stop at the first failure."""
+    """Run the campaign's workflows in order, each given the previous output; stop at the first failure.
+
+    The chain's state is the campaign's status plus one execution record per step, keyed by step:
+    launching again (or `resume_stalled` after a crash) skips finished steps and waits for a step
+    n8n is still running instead of starting it twice.
+    """
     async with ctx.sessionmaker() as session:
         campaign = await get_campaign(session, tenant_id=principal.tenant_id, campaign_id=campaign_id)
+    if campaign.status == "draft":
+        raise Invalid(
+            f"Campaign {campaign_id} is a draft plan without workflows.",
+            hint="Create the campaign from its prompt (campaign.createFromPrompt), then launch that one.",
+        )
     await _set_status(ctx, campaign_id, "running")
     results: list[ExecutionRead] = []
     previous: ExecutionRead | None = None
     total = len(campaign.workflows)
+
+    async def beat(_done: float, _total: float | None, _message: str) -> None:
+        await _beat(ctx, campaign_id)
+
     for index, template in enumerate(campaign.workflows):
         if run_progress is not None:
             await run_progress(index, total, f"running {template.name} ({index + 1}/{total})")
+        await _beat(ctx, campaign_id)
         try:
             result = await orchestrator.execute(
                 ctx,
@@ -242,10 +332,14 @@ async def launch(
                 parameters=step_parameters(campaign.plan, previous),
                 campaign_id=campaign_id,
                 idempotency_key=await _step_key(
-                    ctx, tenant_id=principal.tenant_id, base=f"{campaign_id}:{index}:{template.id}"
+                    ctx,
+                    tenant_id=principal.tenant_id,
+                    base=f"{campaign_id}:{index}:{template.id}",
+                    resuming=resuming,
                 ),
                 timeout_s=timeout_s,
                 provisioning_progress=provisioning_progress,
+                run_progress=beat,
             )
         except SpreadersError:
             await _set_status(ctx, campaign_id, "failed")
@@ -266,3 +360,26 @@ async def launch(
     return CampaignRunReport(
         campaign_id=campaign_id, status="success", completed=total, total=total, results=results
     )
+
+
+async def resume_stalled(ctx: AppContext, *, stale_after_s: float = 30.0) -> list[CampaignRunReport]:
+    """Finish the chains whose running process died (no heartbeat for `stale_after_s`), any tenant."""
+    cutoff = utcnow() - timedelta(seconds=stale_after_s)
+    async with ctx.sessionmaker() as session:
+        stalled = (
+            await session.execute(
+                select(Campaign.id, Campaign.tenant_id, Campaign.user_id).where(
+                    Campaign.status == "running",
+                    or_(Campaign.heartbeat_at.is_(None), Campaign.heartbeat_at < cutoff),
+                )
+            )
+        ).all()
+    reports = []
+    for campaign_id, tenant_id, user_id in stalled:
+        principal = Principal(tenant_id=tenant_id, user_id=user_id or "")
+        logger.warning("resuming campaign %s: its runner stopped sending heartbeats", campaign_id)
+        try:
+            reports.append(await launch(ctx, principal=principal, campaign_id=campaign_id, resuming=True))
+        except SpreadersError:
+            logger.exception("resuming campaign %s failed", campaign_id)
+    return reports

@@ -89,6 +89,15 @@ class N8nClient:
         workflows: list[dict[str, Any]] = result.get("data", [])
         return workflows
 
+    async def list_executions(self, *, workflow_id: str, limit: int = 100) -> list[dict[str, Any]]:
+        """Executions of one workflow, running ones included (n8n leaves those out unless asked)."""
+        found: list[dict[str, Any]] = []
+        for status in ("running", "waiting", "success", "error", "canceled"):  # what the API filters by
+            params = {"workflowId": workflow_id, "status": status, "limit": limit}
+            result: dict[str, Any] = await self._read("/executions", params=params)
+            found += result.get("data", [])
+        return found
+
     async def get_execution(self, execution_id: str, *, include_data: bool = True) -> dict[str, Any]:
         params = {"includeData": "true" if include_data else "false"}
         result: dict[str, Any] = await self._read(f"/executions/{execution_id}", params=params)
