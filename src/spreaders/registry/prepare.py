@@ -15,6 +15,7 @@ from spreaders.registry.node_catalog import NodeCatalog
 from spreaders.registry.normalize import NormalizedWorkflow, canonical_json, normalize, tag_names
 from spreaders.registry.parsing import ParseError, parse_text
 from spreaders.registry.schemas import ImportFailure
+from spreaders.registry.secrets_scan import find_literal_secrets
 from spreaders.registry.validate import ValidationIssue, validate
 
 CATEGORIES_FILE = "categories.json"
@@ -178,6 +179,7 @@ def prepare_document(
         for issue in validate(normalized.workflow, catalog=catalog)
         if issue.code != "subworkflow-unchecked"
     ]
+    issues += find_literal_secrets(normalized.workflow)
     classification = classify(normalized.workflow, tags=tag_names(document.get("tags")))
     normalized.warnings.extend(classification.warnings)
     description = describe(normalized.workflow)
