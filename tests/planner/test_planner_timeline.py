@@ -126,3 +126,83 @@ async def test_by_the_end_of_a_month_ends_on_its_last_day(plan: Plan) -> None:
 async def test_for_a_month_ends_the_day_before_the_same_day_next_month(plan: Plan) -> None:
     timeline = (await plan("launch on May 5 for a month")).timeline
     assert (timeline.start, timeline.end, timeline.duration_days) == (date(2026, 5, 5), date(2026, 6, 4), 31)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "start", "end"),
+    [
+        ("Starte unseren Sale nächsten Montag", date(2026, 3, 9), None),
+        ("vom 3. bis 10. April", date(2026, 4, 3), date(2026, 4, 10)),
+        ("zwei Wochen ab dem 20. März", date(2026, 3, 20), date(2026, 4, 2)),
+        ("ab nächster Woche bis zum 15. April", date(2026, 3, 9), date(2026, 4, 15)),
+        ("bis Ende des Monats", date(2026, 3, 5), date(2026, 3, 31)),
+        ("im Mai", date(2026, 5, 1), date(2026, 5, 31)),
+        ("Beiträge am Wochenende", date(2026, 3, 7), date(2026, 3, 8)),
+        ("im zweiten Quartal", date(2026, 4, 1), date(2026, 6, 30)),
+        ("el próximo lunes", date(2026, 3, 9), None),
+        ("del 1 al 15 de febrero", date(2027, 2, 1), date(2027, 2, 15)),
+        ("desde mañana hasta el 12 de marzo", date(2026, 3, 6), date(2026, 3, 12)),
+        ("durante dos semanas a partir del 1 de julio", date(2026, 7, 1), date(2026, 7, 14)),
+        ("para el tercer trimestre", date(2026, 7, 1), date(2026, 9, 30)),
+        ("el 15 de mayo", date(2026, 5, 15), None),
+    ],
+)
+async def test_german_and_spanish_date_phrases_resolve_like_english_ones(
+    plan: Plan, prompt: str, start: date, end: date | None
+) -> None:
+    timeline = (await plan(prompt)).timeline
+    assert (timeline.start, timeline.end) == (start, end)
+
+
+async def test_timeline_text_quotes_the_prompts_own_words(plan: Plan) -> None:
+    timeline = (await plan("Gewinnspiel, zwei Wochen ab dem 20. März")).timeline
+    assert timeline.text == "zwei Wochen, 20. März"
+
+
+@pytest.mark.parametrize(
+    ("prompt", "start", "end"),
+    [
+        ("in Q3", date(2026, 7, 1), date(2026, 9, 30)),
+        ("run it through Q1", date(2026, 3, 5), date(2026, 3, 31)),
+        ("starting Q4", date(2026, 10, 1), None),
+        ("in the second quarter", date(2026, 4, 1), date(2026, 6, 30)),
+    ],
+)
+async def test_quarters_cover_their_months_and_start_no_earlier_than_today(
+    plan: Plan, prompt: str, start: date, end: date | None
+) -> None:
+    timeline = (await plan(prompt)).timeline
+    assert (timeline.start, timeline.end) == (start, end)
+
+
+@pytest.mark.parametrize(
+    ("prompt", "start", "end"),
+    [
+        ("flash sale tomorrow only", date(2026, 3, 6), date(2026, 3, 6)),
+        ("starting this Friday until March 31", date(2026, 3, 6), date(2026, 3, 31)),
+        ("from tomorrow until April 13", date(2026, 3, 6), date(2026, 4, 13)),
+        ("Black Friday through Cyber Monday", date(2026, 11, 27), date(2026, 11, 30)),
+        ("recap video before Christmas", date(2026, 3, 5), date(2026, 12, 24)),
+        ("until race day, April 19", date(2026, 3, 5), date(2026, 4, 19)),
+        ("a 48-hour flash sale starting Friday", date(2026, 3, 6), date(2026, 3, 7)),
+        ("2 week promo starting 1 April", date(2026, 4, 1), date(2026, 4, 14)),
+        ("start: 2026-05-04; end: 2026-05-17", date(2026, 5, 4), date(2026, 5, 17)),
+        ("Send our newsletter starting in April", date(2026, 4, 1), None),
+        ("the July 4th sale", date(2026, 7, 4), date(2026, 7, 4)),
+        ("Mother's Day: reels until May 8", date(2026, 3, 5), date(2026, 5, 8)),
+    ],
+)
+async def test_ranges_deadlines_and_single_day_phrases_give_start_and_end(
+    plan: Plan, prompt: str, start: date, end: date | None
+) -> None:
+    timeline = (await plan(prompt)).timeline
+    assert (timeline.start, timeline.end) == (start, end)
+
+
+async def test_end_of_year_as_an_adjective_is_not_a_date(plan: Plan) -> None:
+    assert (await plan("an end of year recap video on YouTube")).timeline.start is None
+
+
+async def test_in_n_months_after_a_verb_is_neither_a_start_nor_a_duration(plan: Plan) -> None:
+    timeline = (await plan("customers who haven't ordered in 6 months")).timeline
+    assert (timeline.start, timeline.duration_days) == (None, None)

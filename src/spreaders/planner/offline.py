@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Final
 
-from price_parser import Price
-
 from spreaders.planner import vocabulary as v
+from spreaders.planner.offline_text import correct_typos
 from spreaders.planner.schemas import (
     Audience,
     Budget,
@@ -28,15 +27,21 @@ from spreaders.planner.schemas import (
 from spreaders.planner.timeline import resolve_timeline
 
 _I: Final = re.IGNORECASE
+# Not inside a word or a letter-hyphen compound ("pre-ig"); "3-email" still names email.
+_PLATFORM_START: Final = r"(?<![\w.])(?<![^\W\d_]-)"
 _PLATFORM_RES: Final = tuple(
-    (re.compile(rf"(?<![\w.-])(?:{p})(?![\w-])", _I), name) for p, name in v.PLATFORM_ALIASES
-)
+    (re.compile(rf"{_PLATFORM_START}(?:{p})(?!\w)", _I), name) for p, name in v.PLATFORM_ALIASES
+) + tuple((re.compile(rf"{_PLATFORM_START}(?:{p})(?!\w)"), name) for p, name in v.CASED_PLATFORM_ALIASES)
+_ADS_ON: Final = re.compile(v.ADS_ON, _I)
+_LIST_GAP: Final = re.compile(v.X_LIST_SEPARATORS, _I)
 _X_RE: Final = re.compile(r"(?<![\w.-])X(?![\w-]|\.\w)")
 _X_BEFORE: Final = re.compile(v.X_CONTEXT_BEFORE, _I)
 _X_SEP_BEFORE: Final = re.compile(v.X_LIST_SEPARATORS + r"$", _I)
 _X_SEP_AFTER: Final = re.compile(v.X_LIST_SEPARATORS, _I)
 _NEGATION: Final = re.compile(
-    r"\b(?:not|no|without|except|excluding|but\s+not|skip(?:ping)?)\s+(?:on\s+|via\s+|any\s+)?$", _I
+    r"\b(?:not|no|without|except|excluding|but\s+not|skip(?:ping)?|nicht|kein\w*|ohne|au[ßs]er|sin|excepto|"
+    r"salvo|menos)\s+(?:on\s+|via\s+|any\s+|auf\s+|en\s+|über\s+|por\s+)?$",
+    _I,
 )
 _TYPE_RES: Final = tuple(
     (t, tuple(re.compile(rf"\b(?:{p})", _I) for p in ps)) for t, ps in v.CAMPAIGN_TYPE_PATTERNS
@@ -44,39 +49,57 @@ _TYPE_RES: Final = tuple(
 _OBJECTIVE_RES: Final = tuple((name, re.compile(p, _I)) for name, p in v.OBJECTIVE_PATTERNS)
 _CONTENT_RES: Final = tuple((name, re.compile(p, _I)) for name, p in v.CONTENT_PATTERNS)
 _AD_WORDS: Final = re.compile(v.AD_WORDS, _I)
+_LEADS_WORDS: Final = re.compile(dict(v.OBJECTIVE_PATTERNS)["generate_leads"], _I)
 
-_NUM: Final = r"\d{1,3}(?:[.,]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?"
-_MULT: Final = r"(?:(?P<mult>k|m|bn)\b|\s+(?P<multw>thousand|million|grand)\b)?"
-_CODES: Final = r"usd|eur|gbp|chf|cad|aud|jpy|inr"
+_NUM: Final = r"\d{1,3}(?:[.,']\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d+)?"
+_MULT: Final = (
+    r"(?:(?P<mult>k|m|bn|mio|tsd)\b\.?|"
+    r"\s+(?P<multw>thousand|million|grand|mil|millones|tausend|millionen)\b)?"
+)
+_CODES: Final = "|".join(v.CURRENCY_ISO)
+_CUR_WORDS: Final = r"dollars?|bucks|euros?|pounds?|quid|francs?|franken|yen|pesos|d[oó]lares"
 _MONEY_RES: Final = (
-    re.compile(rf"(?P<cur>us\$|\$|€|£|¥|₹|(?<![\w])(?:{_CODES}))\s?(?P<num>{_NUM}){_MULT}", _I),
     re.compile(
-        rf"(?<![\w.,])(?P<num>{_NUM}){_MULT}\s?(?P<cur>(?:{_CODES}|dollars?|bucks|euros?|pounds?|quid|francs?)\b|€|\$|£)",
+        rf"(?P<cur>us\$|r\$|\$|€|£|¥|₹|(?<![\w])(?:{_CODES}|fr\.)(?![\w]))\s?(?P<num>{_NUM}){_MULT}"
+        rf"(?:\s?(?P<code>{_CODES})\b)?",
         _I,
     ),
     re.compile(
-        rf"\bbudget\s+(?:of|is|:|=|around|about|~)?\s*(?P<num>{_NUM}){_MULT}(?!\s*(?:%|year|people))", _I
+        rf"(?<![\w.,])(?P<num>{_NUM}){_MULT}\s?(?P<cur>(?:{_CODES}|{_CUR_WORDS})\b|€|\$|£|¥)",
+        _I,
+    ),
+    re.compile(
+        rf"\b(?:{v.BUDGET_WORDS})\s*(?:of|is|:|=|around|about|~|de|von|ca\.?|approx\.?)?\s*(?P<num>{_NUM}){_MULT}"
+        r"(?!\s*(?:%|year|people|\d))",
+        _I,
     ),
     re.compile(rf"(?<![\w.,])(?P<num>{_NUM}){_MULT}\s+budget\b", _I),
 )
-_SPLIT_CONNECTOR: Final = re.compile(r"\s*(?:(?:on|for|to|into|in|towards?)\s+)?(?:(?:the|our|my)\s+)?", _I)
+_SPLIT_CONNECTOR: Final = re.compile(
+    r"\s*(?:of\s+(?:it|that|this|the\s+(?:budget|total|money))\s+)?(?:(?:on|for|to|into|in|towards?)\s+)?"
+    r"(?:(?:the|our|my)\s+)?",
+    _I,
+)
 _PERCENT_SPLIT: Final = re.compile(r"(?P<pct>\d{1,3}(?:\.\d+)?)\s?%", _I)
 
 _NOT_A_QUANTITY: Final = r"(?!\s*(?:days?|weeks?|months?|hours?|minutes?|%|k\b|percent|people|posts?))"
 _AGE_RANGE: Final = re.compile(
-    r"\b(?:(?:aged?|ages)\s+(?:between\s+)?(?P<a1>\d{1,2})\s*(?:-|\u2013|to|and)\s*(?P<b1>\d{1,2})|"
-    r"(?P<a2>\d{1,2})\s*(?:-|\u2013|to)\s*(?P<b2>\d{1,2})[- ]?(?:year[- ]olds?|years?(?:[- ]old)?|yo|y/o))\b",
+    r"\b(?:(?:aged?|ages|im\s+alter\s+von|de\s+edad)\s+(?:between\s+)?(?P<a1>\d{1,2})\s*"
+    r"(?:-|\u2013|to|and|bis|a)\s*(?P<b1>\d{1,2})|"
+    r"(?P<a2>\d{1,2})\s*(?:-|\u2013|to|a|bis|und|y)\s*(?P<b2>\d{1,2})[- ]?"
+    r"(?:year[- ]olds?|years?(?:[- ]old)?|yo|y/o|años|jahren?|jährige\w*)|"
+    rf"(?:{v.PEOPLE_NOUNS})\s+(?:aged\s+)?(?P<a3>\d{{1,2}})\s*(?:-|\u2013|to)\s*(?P<b3>\d{{1,2}}))\b",
     _I,
 )
 _AGE_MIN: Final = re.compile(
-    r"(?:\b(?:over|above|older\s+than)\s+(?P<a>\d{1,2})\b|\b(?P<b>\d{1,2})\s?\+|\badults\b)"
-    + _NOT_A_QUANTITY,
+    r"(?:\b(?:over|above|older\s+than|ab|über|mayores\s+de|m[aá]s\s+de)\s+(?P<a>\d{1,2})\b(?!\.\s)"
+    r"|\b(?P<b>\d{1,2})\s?\+|\badults\b)" + _NOT_A_QUANTITY,
     _I,
 )
 _AGE_MAX: Final = re.compile(r"\b(?:under|below|younger\s+than)\s+(?P<a>\d{1,2})\b" + _NOT_A_QUANTITY, _I)
-_PLACE_WORD: Final = r"[A-Z][\w'.-]*"
+_PLACE_WORD: Final = r"[A-ZÀ-ÖØ-Þ][\w'.-]*"
 _LOCATION: Final = re.compile(
-    rf"\b(?:in|across|around|near|throughout|based\s+in|within)\s+(?:the\s+)?"
+    rf"\b(?:in|across|around|near|throughout|based\s+in|within|targeting|en|aus)\s+(?:the\s+|der\s+|den\s+)?"
     rf"(?P<places>{_PLACE_WORD}(?:\s+{_PLACE_WORD}){{0,2}}(?:(?:,\s*|\s+and\s+|\s+or\s+)"
     rf"{_PLACE_WORD}(?:\s+{_PLACE_WORD}){{0,2}})*)"
 )
@@ -133,7 +156,20 @@ def _platform_hits(text: str) -> list[_Hit]:
         if _x_in_platform_context(text, m, hits):
             negated = bool(_NEGATION.search(text[: m.start()]))
             hits.append(_Hit(m.start(), m.end(), v.X_PLATFORM, negated))
-    return sorted(hits, key=lambda h: h.start)
+    return _ads_on_lists(text, sorted(hits, key=lambda h: h.start))
+
+
+def _ads_on_lists(text: str, hits: list[_Hit]) -> list[_Hit]:
+    """Turn "ads on Instagram and TikTok" into the platforms' ad products."""
+    out: list[_Hit] = []
+    in_ads_list = False
+    for hit in hits:
+        gap = text[out[-1].end : hit.start] if out else ""
+        listed = in_ads_list and bool(out) and bool(_LIST_GAP.fullmatch(gap))
+        in_ads_list = listed or bool(_ADS_ON.search(text[: hit.start]))
+        product = v.AD_PRODUCTS.get(hit.platform) if in_ads_list else None
+        out.append(_Hit(hit.start, hit.end, product, hit.negated) if product else hit)
+    return out
 
 
 def _x_in_platform_context(text: str, m: re.Match[str], hits: list[_Hit]) -> bool:
@@ -193,12 +229,26 @@ def extract_content(
     return [c for c in v.CONTENT_ORDER if c in wanted], bool(stated)
 
 
-def _money_amount(match: re.Match[str]) -> float | None:
-    price = Price.fromstring(match["num"])
-    if price.amount is None:
-        return None
+def parse_number(raw: str) -> float:
+    """Read "2.000", "1,5", "1.200,50", "1,250.50" or "1'200": the last separator is the decimal one
+    unless it is followed by exactly three digits (or the same separator occurs more than once)."""
+    digits = raw.replace("'", "")
+    separators = [c for c in digits if c in ".,"]
+    if not separators:
+        return float(digits)
+    last = separators[-1]
+    whole, _, tail = digits.rpartition(last)
+    is_decimal = len(tail) != 3 and (separators.count(last) == 1)
+    if len(set(separators)) == 2:
+        is_decimal = True
+    if is_decimal:
+        return float(re.sub(r"[.,]", "", whole) + "." + tail)
+    return float(re.sub(r"[.,]", "", digits))
+
+
+def _money_amount(match: re.Match[str]) -> float:
     multiplier = (match["mult"] or match["multw"] or "").lower()
-    return round(float(price.amount) * v.MONEY_MULTIPLIERS.get(multiplier, 1), 2)
+    return round(parse_number(match["num"]) * v.MONEY_MULTIPLIERS.get(multiplier, 1), 2)
 
 
 def _money_matches(text: str) -> list[re.Match[str]]:
@@ -226,7 +276,8 @@ def extract_budget(text: str, hits: list[_Hit]) -> tuple[Budget, list[str]]:
         amount = _money_amount(m)
         if not amount:
             continue
-        currency = m.groupdict().get("cur")
+        groups = m.groupdict()
+        currency = groups.get("code") or groups.get("cur")
         if currency:
             currencies.append(v.CURRENCY_CODES[currency.lower()])
         target = _split_target(text, m.end(), hits)
@@ -249,7 +300,7 @@ def extract_budget(text: str, hits: list[_Hit]) -> tuple[Budget, list[str]]:
 
 def _ages(text: str, today: date) -> tuple[int | None, int | None]:
     if m := _AGE_RANGE.search(text):
-        low, high = int(m["a1"] or m["a2"]), int(m["b1"] or m["b2"])
+        low, high = int(m["a1"] or m["a2"] or m["a3"]), int(m["b1"] or m["b2"] or m["b3"])
         return min(low, high), max(low, high)
     for pattern, (born_from, born_to) in v.GENERATIONS.items():
         if re.search(rf"\b(?:{pattern})\b", text, _I):
@@ -320,8 +371,8 @@ def required_workflows(
     platforms: list[str],
     content: list[ContentType],
     campaign_type: CampaignType,
-    objectives: list[str],
-    budget_for_ads: bool,
+    generate_leads_stated: bool,
+    ads: bool,
     scheduled: bool,
 ) -> list[Capability]:
     """Map platforms, content, type and timing to capabilities, in the vocabulary's fixed order."""
@@ -330,11 +381,11 @@ def required_workflows(
         needed.add("social_publishing")
     if any(p in v.EMAIL_PLATFORMS for p in platforms):
         needed.add("email_campaign")
-    if budget_for_ads or any(p in v.AD_PLATFORMS for p in platforms):
+    if ads or any(p in v.AD_PLATFORMS for p in platforms):
         needed.add("ad_campaign")
     if platforms:
         needed.add("analytics_tracking")
-    if campaign_type in v.LEAD_TYPES or "generate_leads" in objectives:
+    if campaign_type in v.LEAD_TYPES or generate_leads_stated:
         needed.update(("lead_capture", "crm_sync"))
     if scheduled:
         needed.add("scheduling")
@@ -388,9 +439,10 @@ def missing_facts(plan_facts: dict[str, bool], budget: Budget) -> list[MissingFa
 
 def plan_offline(prompt: str, *, today: date) -> CampaignPlan:
     """Extract a `CampaignPlan` from `prompt`, resolving dates against `today`."""
-    text = re.sub(r"\s+", " ", prompt.replace("\u2019", "'")).strip()
+    text, notes = correct_typos(re.sub(r"\s+", " ", prompt.replace("\u2019", "'")).strip())
     hits = _platform_hits(text)
-    platforms, notes = extract_platforms(text, hits)
+    platforms, platform_notes = extract_platforms(text, hits)
+    notes += platform_notes
     campaign_type = extract_campaign_type(text)
     objectives, objectives_stated = extract_objectives(text, campaign_type)
     content, content_stated = extract_content(text, platforms, campaign_type)
@@ -398,15 +450,14 @@ def plan_offline(prompt: str, *, today: date) -> CampaignPlan:
     budget, budget_notes = extract_budget(text, hits)
     platform_words = {w.lower() for h in hits for w in text[h.start : h.end].split()}
     audience = extract_audience(text, today, platform_words)
-    budget_for_ads = budget.amount is not None and (
-        bool(_AD_WORDS.search(text)) or any(p in v.SOCIAL_PLATFORMS for p in budget.split)
-    )
+    # Ad words ask for paid ads; a budget put on a social platform pays for ads there too.
+    ads = bool(_AD_WORDS.search(text)) or any(p in v.SOCIAL_PLATFORMS for p in budget.split)
     workflows = required_workflows(
         platforms=platforms,
         content=content,
         campaign_type=campaign_type,
-        objectives=objectives,
-        budget_for_ads=budget_for_ads,
+        generate_leads_stated=bool(_LEADS_WORDS.search(text)),
+        ads=ads,
         scheduled=timeline.start is not None and timeline.start > today,
     )
     facts = {
@@ -423,7 +474,7 @@ def plan_offline(prompt: str, *, today: date) -> CampaignPlan:
         notes.append("no campaign type recognised; using general")
     if not objectives_stated:
         notes.append("objectives default to grow_awareness")
-    if budget.amount is not None and not budget_for_ads:
+    if budget.amount is not None and not ads:
         notes.append("the budget is not tied to ads, so no ad_campaign workflow was added")
     return CampaignPlan(
         name=campaign_name(text, campaign_type),

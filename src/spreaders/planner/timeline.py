@@ -17,6 +17,7 @@ from typing import Final, Literal
 
 import dateparser
 
+from spreaders.planner.offline_text import translate_dates
 from spreaders.planner.schemas import Timeline
 
 Role = Literal["start", "end", "period", "context"]
@@ -53,14 +54,34 @@ _NUMBER_WORDS: Final = {
 }
 _COUNT: Final = r"(?:\d{1,3}|a\s+couple\s+of|couple\s+of|a\s+few|few|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fourteen|thirty)"  # noqa: E501
 _END_CUE: Final = re.compile(
-    r"\b(?:by|until|till|through|thru|before|ahead\s+of|no\s+later\s+than|deadline(?:\s+is)?|"
-    r"ends?|ending|end\s+on|finish(?:es|ing)?(?:\s+on)?|wrap(?:s|ping)?\s+up(?:\s+on)?)\s+(?:the\s+|on\s+)?$",
+    r"\b(?P<cue>by|until|till|through|thru|before|ahead\s+of|no\s+later\s+than|deadline(?:\s+is)?|"
+    r"ends?|ending|end\s+on|finish(?:es|ing)?(?:\s+on)?|wrap(?:s|ping)?\s+up(?:\s+on)?)(?:\s*:)?\s+"
+    # "until race day, April 19", "until the webinar on March 19": a named occasion, then its date.
+    r"(?:(?:(?:the|our|my)\s+)?[\w'-]+(?:\s+[\w'-]+)?(?:,|\s+on)\s+)?(?:the\s+|on\s+)?$",
     re.IGNORECASE,
+)
+_DAY_BEFORE_CUES: Final = ("before", "ahead")
+_START_CUE: Final = re.compile(
+    r"\b(?:at|on|from|starting|start|begin(?:ning|s)?|launch(?:es|ing)?\s+at)\s+(?:the\s+)?$", re.IGNORECASE
 )
 _OCCASION_NOUN: Final = re.compile(
-    r"\s+(?:\w+\s+)?(?:sale|deals?|campaign|collection|promo\w*|offers?|specials?|edition|drop|event|gifts?)\b",
+    r"[\s-]+(?:\w+\s+)?(?:sale|deals?|campaign|collection|promo\w*|offers?|specials?|edition|drop|event|gifts?|"
+    r"angebote?|aktion)\b",
     re.IGNORECASE,
 )
+# A holiday named as the heading ("Mother's Day: reels ...") or after "campaign for" names the occasion.
+_OCCASION_HEADING: Final = re.compile(r"\s*[:\u2013\u2014]")
+_OCCASION_BEFORE: Final = re.compile(
+    r"\b(?:sales?|campaigns?|campa[ñn]as?|promos?|promotions?|promoci[oó]n|offers?|deals?|rebajas|ofertas|"
+    r"angebote|aktion|kampagne)\s+(?:de|of|for|del|zu[mr]?|f[üu]r)\s+(?:(?:la|el|the|den)\s+)?$",
+    re.IGNORECASE,
+)
+_ONLY: Final = re.compile(r"\s+only\b", re.IGNORECASE)
+# A word after "end of the month" that makes it an adjective ("end of year recap"), not a date.
+_ADJECTIVE_USE: Final = re.compile(
+    r"\s+(?!(?:and|or|to|for|with|on|in|at|via|across|through|using|we|so|but|please|budget|is|was)\b)[a-z]"
+)
+_MERGE_GAP: Final = re.compile(r"\s*(?:-|\u2013|\u2014|to|until|till|through|thru)\s*", re.IGNORECASE)
 _RANGE_SEP: Final = r"\s*(?:-|\u2013|\u2014|to|until|till|through|thru)\s*"
 
 
@@ -121,7 +142,7 @@ _RANGES: Final = tuple(
 _SINGLE_DATES: Final = tuple(re.compile(p, re.IGNORECASE) for p in (_iso(""), _md(""), _dm("")))
 _RELATIVE: Final = re.compile(
     r"\b(?:(?P<dat>the\s+day\s+after\s+tomorrow)|(?P<today>today|tonight)|(?P<tomorrow>tomorrow)|"
-    r"(?P<nextweek>next\s+week)|(?P<nextmonth>next\s+month)|(?P<weekend>(?:this|next)\s+weekend)|"
+    r"(?P<nextweek>next\s+week)|(?P<nextmonth>next\s+month)|(?P<weekend>(?:this|next|the)\s+weekend)|"
     r"in\s+(?P<n>" + _COUNT + r")\s+(?P<unit>days?|weeks?))\b",
     re.IGNORECASE,
 )
@@ -130,13 +151,31 @@ _WEEKDAY_RE: Final = re.compile(
 )
 _NTH: Final = re.compile(r"\bthe\s+(?P<d>\d{1,2})(?:st|nd|rd|th)\b", re.IGNORECASE)
 _END_OF: Final = re.compile(
-    rf"\b(?:the\s+)?end\s+of\s+(?:the\s+)?(?:(?P<month>month)|(?P<year>year)|(?P<week>week)|(?P<named>{_MONTH}))\b",
+    rf"\b(?:the\s+)?end\s+of\s+(?:the\s+|this\s+)?(?:(?P<month>month)|(?P<year>year)|(?P<week>week)|"
+    rf"(?P<named>{_MONTH}))\b",
     re.IGNORECASE,
 )
 _MONTH_PERIOD: Final = re.compile(
-    rf"\b(?:in|during|throughout|all\s+of|over)\s+(?:the\s+month\s+of\s+)?(?P<m>{_MONTH})\b(?:\s+(?P<y>\d{{4}})\b)?",
+    rf"\b(?:(?P<from>starting(?:\s+in)?|from|beginning(?:\s+(?:of|in))?)|in|during|throughout|all\s+of|over|for)\s+"
+    rf"(?:the\s+month\s+of\s+)?(?P<m>{_MONTH})\b(?:\s+(?P<y>\d{{4}})\b)?",
     re.IGNORECASE,
 )
+_QUARTER: Final = re.compile(
+    r"\b(?:(?:(?P<from>starting(?:\s+in)?|from|beginning(?:\s+of)?)|(?P<by>by|until|till|before)|in|during|"
+    r"through(?:out)?|for|over|across)\s+(?:the\s+)?)?"
+    r"(?:q(?P<q>[1-4])|(?P<qw>first|second|third|fourth|1st|2nd|3rd|4th)\s+quarter)(?:\s+(?:of\s+)?(?P<y>\d{4}))?\b",
+    re.IGNORECASE,
+)
+_QUARTER_WORDS: Final = {
+    "first": 1,
+    "second": 2,
+    "third": 3,
+    "fourth": 4,
+    "1st": 1,
+    "2nd": 2,
+    "3rd": 3,
+    "4th": 4,
+}
 _NUMERIC_DATE: Final = re.compile(
     r"\b(?:on|from|starting|start|begin(?:ning|s)?|by|until|till|before)\s+(?:the\s+)?"
     r"(?P<date>\d{1,2}[./]\d{1,2}(?:[./](?:\d{4}|\d{2})\b|\.)?)(?![\d.,]*\s*(?:k|m|%|€|\$|£|usd|eur|gbp)\b)",
@@ -145,7 +184,11 @@ _NUMERIC_DATE: Final = re.compile(
 _DURATION: Final = re.compile(
     rf"\b(?:(?:for|over|lasting|runs?\s+for)\s+(?:the\s+(?:next\s+)?|a\s+period\s+of\s+)?(?P<n>{_COUNT})\s+"
     rf"(?P<unit>days?|weeks?|months?)|(?P<n2>\d{{1,3}}|one|two|three|four|five|six|seven|eight|nine|ten)"
-    rf"-(?P<unit2>day|week|month)|(?:for\s+)?(?P<fortnight>a\s+fortnight))\b",
+    rf"[- ](?P<unit2>day|week|month|hour)\b(?:-long)?|"
+    # A bare "two weeks from March 20"; "in two weeks" is a start date and "6 months ago" no duration.
+    rf"(?<!\bin\s)(?<!\bwithin\s)(?<!\bevery\s)(?<!\bnext\s)(?<!\blast\s)(?P<n3>{_COUNT})\s+"
+    rf"(?P<unit3>days|weeks|months|hours)\b(?!\s+(?:ago|before|after|later|earlier))|"
+    rf"(?:for\s+)?(?P<fortnight>a\s+fortnight))\b",
     re.IGNORECASE,
 )
 
@@ -174,8 +217,8 @@ def _thanksgiving(year: int) -> date:
 
 
 HOLIDAYS: Final[tuple[tuple[str, Callable[[int], date]], ...]] = (
-    (r"black\s+friday", lambda y: _thanksgiving(y) + timedelta(days=1)),
-    (r"cyber\s+monday", lambda y: _thanksgiving(y) + timedelta(days=4)),
+    (r"black[\s-]+friday", lambda y: _thanksgiving(y) + timedelta(days=1)),
+    (r"cyber[\s-]+monday", lambda y: _thanksgiving(y) + timedelta(days=4)),
     (r"thanksgiving", _thanksgiving),
     (r"christmas\s+eve|xmas\s+eve", lambda y: date(y, 12, 24)),
     (r"christmas(?:\s+day)?|xmas", lambda y: date(y, 12, 25)),
@@ -245,7 +288,12 @@ class _Scanner:
         if start is None and end is None:
             return
         if role is None:
-            role = "end" if _END_CUE.search(self.text[: match.start()]) else "start"
+            cue = _END_CUE.search(self.text[: match.start()])
+            role = "end" if cue else "start"
+            if cue and start is not None and cue["cue"].lower().startswith(_DAY_BEFORE_CUES):
+                start -= timedelta(days=1)  # "before Christmas" ends on Christmas Eve
+            elif not cue and start is not None and end is None and _ONLY.match(self.text, match.end()):
+                role, end = "period", start  # "tomorrow only"
         self.found.mentions.append(_Mention(match.span(), start, end, role))
 
 
@@ -275,8 +323,13 @@ def _scan_single_dates(scan: _Scanner, today: date) -> None:
     for pattern in _SINGLE_DATES:
         for m in scan.matches(pattern):
             month = int(m["m"]) if m["m"].isdigit() else _month_number(m["m"])
-            scan.add(m, _upcoming(today, month, int(m["d"]), m["y"]))
+            day = _upcoming(today, month, int(m["d"]), m["y"])
+            # "the July 4th sale" names the occasion, like a holiday does.
+            occasion = _OCCASION_NOUN.match(scan.text, m.end())
+            scan.add(m, day, day if occasion else None, "context" if occasion else None)
     for m in scan.matches(_END_OF):
+        if _ADJECTIVE_USE.match(scan.text, m.end()):
+            continue  # "end of year recap"
         if m["month"]:
             end = _month_end(today.year, today.month)
         elif m["year"]:
@@ -287,7 +340,10 @@ def _scan_single_dates(scan: _Scanner, today: date) -> None:
             month = _month_number(m["named"])
             year = today.year if month >= today.month else today.year + 1
             end = _month_end(year, month)
-        scan.add(m, None, end, "end")
+        if _START_CUE.search(scan.text[: m.start()]):
+            scan.add(m, end, None, "start")  # "launch at the end of the month"
+        else:
+            scan.add(m, None, end, "end")
 
 
 def _scan_holidays(scan: _Scanner, today: date) -> None:
@@ -296,7 +352,12 @@ def _scan_holidays(scan: _Scanner, today: date) -> None:
             day = resolve(today.year)
             day = day if day >= today else resolve(today.year + 1)
             # "a Black Friday sale" names the occasion; it dates the campaign only if nothing else does.
-            role: Role | None = "context" if _OCCASION_NOUN.match(scan.text, m.end()) else None
+            occasion = (
+                _OCCASION_NOUN.match(scan.text, m.end())
+                or _OCCASION_HEADING.match(scan.text, m.end())
+                or _OCCASION_BEFORE.search(scan.text[: m.start()])
+            )
+            role: Role | None = "context" if occasion else None
             scan.add(m, day, day if role else None, role)
 
 
@@ -338,11 +399,27 @@ def _scan_relative(scan: _Scanner, today: date) -> None:
 
 
 def _scan_periods(scan: _Scanner, today: date) -> None:
+    for m in scan.matches(_QUARTER):
+        quarter = int(m["q"]) if m["q"] else _QUARTER_WORDS[m["qw"].lower()]
+        first = date(int(m["y"]) if m["y"] else today.year, 3 * quarter - 2, 1)
+        last = _month_end(first.year, 3 * quarter)
+        if not m["y"] and last < today:
+            first, last = first.replace(year=first.year + 1), _month_end(first.year + 1, 3 * quarter)
+        if m["from"]:
+            scan.add(m, first, None, "start")
+        elif m["by"]:
+            scan.add(m, None, first - timedelta(days=1) if m["by"].lower() == "before" else last, "end")
+        else:
+            scan.add(m, max(first, today), last, "period")
     for m in scan.matches(_MONTH_PERIOD):
         month = _month_number(m["m"])
         year = int(m["y"]) if m["y"] else (today.year if month >= today.month else today.year + 1)
         start = date(year, month, 1)
-        scan.add(m, max(start, today) if not m["y"] else start, _month_end(year, month), "period")
+        start = max(start, today) if not m["y"] else start
+        if m["from"]:
+            scan.add(m, start, None, "start")  # "starting in April": open-ended
+        else:
+            scan.add(m, start, _month_end(year, month), "period")
     for m in scan.matches(_NUMERIC_DATE):
         settings = {
             "RELATIVE_BASE": datetime.combine(today, datetime.min.time()),
@@ -360,17 +437,41 @@ def _scan_duration(scan: _Scanner) -> None:
         if m["fortnight"]:
             days = 14
         else:
-            count = _count(m["n"] or m["n2"])
-            unit = (m["unit"] or m["unit2"]).lower()
-            days = count * (7 if unit.startswith("week") else 30 if unit.startswith("month") else 1)
+            count = _count(m["n"] or m["n2"] or m["n3"])
+            unit = (m["unit"] or m["unit2"] or m["unit3"]).lower()
+            if unit.startswith("hour"):
+                days = -(-count // 24)
+            else:
+                days = count * (7 if unit.startswith("week") else 30 if unit.startswith("month") else 1)
         if days > 0:
             scan.found.duration_days, scan.found.duration_span = days, m.span()
             return
 
 
+def _merge_ranges(text: str, mentions: list[_Mention]) -> list[_Mention]:
+    """Join "A until B", "A - B" of two single mentions ("this Friday until October 31") into a period."""
+    merged: list[_Mention] = []
+    for mention in mentions:
+        last = merged[-1] if merged else None
+        if (
+            last is not None
+            and last.role in ("start", "context")
+            and last.start is not None
+            and mention.role in ("start", "end", "context")
+            and _MERGE_GAP.fullmatch(text, last.span[1], mention.span[0])
+        ):
+            end = mention.end or mention.start
+            if end is not None and end >= last.start:
+                merged[-1] = _Mention((last.span[0], mention.span[1]), last.start, end, "period")
+                continue
+        merged.append(mention)
+    return merged
+
+
 def resolve_timeline(text: str, today: date) -> tuple[Timeline, list[str], bool]:
     """Read the timeline of `text` relative to `today`; return it, notes, and whether the prompt gave one."""
-    scan = _Scanner(text)
+    translated = translate_dates(text)
+    scan = _Scanner(translated.text)
     _scan_duration(scan)
     _scan_ranges(scan, today)
     _scan_single_dates(scan, today)
@@ -378,7 +479,7 @@ def resolve_timeline(text: str, today: date) -> tuple[Timeline, list[str], bool]
     _scan_relative(scan, today)
     _scan_periods(scan, today)
     found, notes = scan.found, scan.found.notes
-    mentions = sorted(found.mentions, key=lambda m: m.span)
+    mentions = _merge_ranges(translated.text, sorted(found.mentions, key=lambda m: m.span))
     start: date | None = None
     end: date | None = None
     period = next((m for m in mentions if m.role == "period"), None)
@@ -397,7 +498,7 @@ def resolve_timeline(text: str, today: date) -> tuple[Timeline, list[str], bool]
         notes.append(f"ignored an end date {end.isoformat()} before the start {start.isoformat()}")
         end = None
     if start is not None and end is None and duration is not None:
-        if found.duration_span and re.search(r"month", text[slice(*found.duration_span)], re.IGNORECASE):
+        if found.duration_span and re.search(r"month", translated.text[slice(*found.duration_span)], re.I):
             months = duration // 30
             end = _add_months(start, months) - timedelta(days=1)
             duration = (end - start).days + 1
@@ -407,6 +508,6 @@ def resolve_timeline(text: str, today: date) -> tuple[Timeline, list[str], bool]
         duration = (end - start).days + 1
     used = [m.span for m in mentions if m.role != "context" or m is period]
     spans = sorted(used + ([found.duration_span] if found.duration_span else []))
-    phrase = ", ".join(text[a:b].strip() for a, b in spans)
+    phrase = ", ".join(text[slice(*translated.original(span))].strip() for span in spans)
     evidenced = bool(spans)
     return Timeline(start=start, end=end, duration_days=duration, text=phrase), notes, evidenced

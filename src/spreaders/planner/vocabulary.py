@@ -9,13 +9,21 @@ from typing import Final, get_args
 
 from spreaders.planner.schemas import CampaignType, Capability, ContentType
 
+# Words for paid ads after a platform name ("Instagram ads", "Facebook-Werbung", "LinkedIn-Anzeigen").
+AD_SUFFIX: Final = (
+    r"(?:\s+(?:event|video|display|search|story|stories|carousel|lead|shopping|feed|reels?|image|photo|"
+    r"banner|retargeting|dynamic|sponsored))?[\s-](?:ads?|adverts?|advertising|werbung|anzeigen?|werbeanzeigen)"
+)
 # Platform aliases. Longer phrases win over shorter ones at the same position ("facebook ads" beats
 # "facebook"); ad products of Meta (Instagram/Facebook ads) map to facebook_ads, YouTube ads to google_ads.
 PLATFORM_ALIASES: Final[tuple[tuple[str, str], ...]] = (
-    (r"(?:instagram|insta|ig|facebook|fb|meta)\s+ads?", "facebook_ads"),
-    (r"(?:google|youtube)\s+ads?|google\s+adwords|adwords|google\s+search\s+ads?", "google_ads"),
-    (r"linked\s?in\s+ads?", "linkedin_ads"),
-    (r"tik\s?-?tok\s+ads?", "tiktok_ads"),
+    (rf"(?:instagram|insta|ig|facebook|fb|meta){AD_SUFFIX}", "facebook_ads"),
+    (
+        rf"(?:google|youtube){AD_SUFFIX}|google\s+adwords|adwords",
+        "google_ads",
+    ),
+    (rf"linked\s?in{AD_SUFFIX}", "linkedin_ads"),
+    (rf"tik\s?-?tok{AD_SUFFIX}", "tiktok_ads"),
     (r"instagram|insta|ig", "instagram"),
     (r"facebook|fb", "facebook"),
     (r"twitter|tweets?|x\.com", "twitter"),
@@ -23,7 +31,11 @@ PLATFORM_ALIASES: Final[tuple[tuple[str, str], ...]] = (
     (r"tik\s?-?tok", "tiktok"),
     (r"youtube|yt", "youtube"),
     (r"pinterest", "pinterest"),
-    (r"e-?mails?(?:\s+blasts?)?|email\s+list|newsletters?|mailing\s+list|mailchimp|klaviyo", "email"),
+    (
+        r"e-?mails?(?:\s+blasts?)?|email\s+list|newsletters?|mailing\s+list|mailchimp|klaviyo|"
+        r"correos?(?:\s+electr[oó]nicos?)?|bolet[ií]n(?:es)?|rundbrief|mailings?",
+        "email",
+    ),
     (r"sms|text\s+messages?", "sms"),
     (r"blog(?:s|\s+posts?)?", "blog"),
     (r"telegram", "telegram"),
@@ -33,12 +45,46 @@ PLATFORM_ALIASES: Final[tuple[tuple[str, str], ...]] = (
     (r"reddit", "reddit"),
     (r"snapchat", "snapchat"),
     (r"bluesky", "bluesky"),
+    (r"spotify", "spotify"),
+    (r"threads\.net", "threads"),
 )
+# Case-sensitive aliases for names that are also common lowercase words ("Threads" the app, "threads").
+CASED_PLATFORM_ALIASES: Final[tuple[tuple[str, str], ...]] = ((r"Threads", "threads"),)
+# Ad products of a platform, for "ads on Instagram and TikTok" / "anuncios en Instagram y TikTok".
+AD_PRODUCTS: Final[dict[str, str]] = {
+    "instagram": "facebook_ads",
+    "facebook": "facebook_ads",
+    "youtube": "google_ads",
+    "linkedin": "linkedin_ads",
+    "tiktok": "tiktok_ads",
+}
+ADS_ON: Final = (
+    r"\b(?:ads?|adverts?|advertising|anuncios?|publicidad|anzeigen|werbung|werbeanzeigen)\s+"
+    r"(?:on|in|en|auf|bei|via)\s+$"
+)
+# Platform names a misspelling is corrected to ("instgram", "Facebok", "newsleter"): a word within edit
+# distance 1 (2 for words of 9+ letters) of one of these, starting with the same letter.
+TYPO_TARGETS: Final[tuple[str, ...]] = (
+    "instagram",
+    "facebook",
+    "linkedin",
+    "youtube",
+    "tiktok",
+    "pinterest",
+    "twitter",
+    "snapchat",
+    "telegram",
+    "whatsapp",
+    "newsletter",
+    "spotify",
+)
+# Real words a typo correction must leave alone.
+NOT_TYPOS: Final[frozenset[str]] = frozenset({"twister", "twitted", "twitter's"})
 
 # "X" is matched only as a capital word in platform context ("on X", "X and LinkedIn", "Instagram, X").
 X_PLATFORM: Final = "twitter"
 X_CONTEXT_BEFORE: Final = r"(?:\b(?:on|to|via|across|onto)\s+(?:the\s+)?$)"
-X_LIST_SEPARATORS: Final = r"\s*(?:,|&|/|\band\b|\bor\b|\bplus\b)\s*"
+X_LIST_SEPARATORS: Final = r"\s*(?:,|&|/|\+|\b(?:and|or|plus|y|e|o|und|oder|sowie)\b)\s*"
 
 SOCIAL_PLATFORMS: Final[frozenset[str]] = frozenset(
     {
@@ -57,6 +103,8 @@ SOCIAL_PLATFORMS: Final[frozenset[str]] = frozenset(
         "reddit",
         "snapchat",
         "bluesky",
+        "threads",
+        "spotify",
     }
 )
 AD_PLATFORMS: Final[frozenset[str]] = frozenset({"google_ads", "facebook_ads", "linkedin_ads", "tiktok_ads"})
@@ -64,7 +112,42 @@ EMAIL_PLATFORMS: Final[frozenset[str]] = frozenset({"email"})
 
 # Words saying money goes to advertising (so a budget implies an ad campaign).
 AD_WORDS: Final = (
-    r"\b(?:ads?|advert(?:s|ising|isements?)?|paid|sponsored|boost(?:ed)?|promoted\s+posts?|ppc|cpc)\b"
+    r"\b(?:ads?|advert(?:s|ising|isements?)?|paid|sponsored|boost(?:ed)?|promoted\s+posts?|ppc|cpc|"
+    r"retarget\w*|remarketing|ad\s+spend|werbung|werbebudget|anzeigen?|anuncios?|publicidad|"
+    r"patrocinad\w*|gesponsert\w*)\b"
+)
+
+# Holidays and seasons, for seasonal sales (English, German, Spanish).
+HOLIDAYS: Final = (
+    r"black[\s-]+friday|cyber[\s-]+monday|boxing\s+day|prime\s+day|back[\s-]+to[\s-]+school|christmas|xmas|"
+    r"halloween|valentine'?s?(?:\s+day)?|easter|mother'?s\s+day|father'?s\s+day|thanksgiving|diwali|hanukkah|"
+    r"ramadan|eid|(?:lunar|chinese)\s+new\s+year|new\s+year'?s?(?:\s+eve|\s+day)?|fourth\s+of\s+july|"
+    r"july\s+4(?:th)?|4th\s+of\s+july|independence\s+day|memorial\s+day|labou?r\s+day|singles'?\s+day|"
+    r"st\.?\s+patrick'?s(?:\s+day)?|weihnacht\w*|oster\w*|muttertag\w*|vatertag\w*|valentinstag\w*|"
+    r"neujahr\w*|silvester\w*|navidad\w*|san\s+valent[ií]n|d[ií]a\s+de\s+(?:la\s+madre|el\s+padre|san\s+valent[ií]n)|"
+    r"a[ñn]o\s+nuevo|semana\s+santa|buen\s+fin"
+)
+SEASONS: Final = (
+    r"summer|winter|spring|autumn|fall|holiday|holidays|festive|seasonal|end[\s-]+of[\s-]+season|"
+    r"january|february|march|april|june|july|august|september|october|november|december|"
+    r"sommer\w*|winter\w*|fr[üu]hlings?\w*|fr[üu]hjahrs?\w*|herbst\w*|verano|invierno|primavera|oto[ñn]o|"
+    r"navide[ñn]\w*|fiestas"
+)
+SALE_WORDS: Final = (
+    r"sales?|promos?|promotions?|deals?|offers?|discounts?|specials?|angebote?|aktion(?:en)?|"
+    r"rabatt\w*|schlussverkauf|rebajas|ofertas?|promoci[oó]n|descuentos?"
+)
+# Seasons that make any campaign seasonal ("holiday campaign", "campaña navideña").
+FESTIVE: Final = r"holiday|holidays|festive|navide[ñn]\w*|weihnachtlich\w*"
+CAMPAIGN_WORDS: Final = r"campaigns?|kampagnen?|campa[ñn]as?"
+# Words before a holiday saying it is a deadline ("by Black Friday"), not the campaign's occasion.
+_NOT_OCCASION_BEFORE: Final = (
+    r"(?<!\bby\s)(?<!\bbefore\s)(?<!\buntil\s)(?<!\btill\s)(?<!\bbis\s)(?<!\bvor\s)(?<!\bzum\s)"
+    r"(?<!\bhasta\s)(?<!\bantes\sde\s)(?<!\bahead\sof\s)"
+)
+# Nouns after a holiday that make it an event ("New Year's Eve party", "Easter egg hunt").
+_EVENT_NOUNS: Final = (
+    r"party|parties|dinner|brunch|lunch|hunt|concert|gala|ball|feier|fiesta|cena|markt|market|parade|meetup"
 )
 
 # Campaign types in priority order: the first type with a matching pattern wins, else "general".
@@ -72,51 +155,95 @@ CAMPAIGN_TYPE_PATTERNS: Final[tuple[tuple[CampaignType, tuple[str, ...]], ...]] 
     (
         "seasonal_sale",
         (
-            r"black\s+friday|cyber\s+monday|boxing\s+day|prime\s+day|back[- ]to[- ]school",
-            r"(?:christmas|xmas|holiday|easter|summer|winter|spring|autumn|fall|halloween|"
-            r"valentine'?s?|new\s+year'?s?|seasonal|end[- ]of[- ]season)\s+(?:\w+\s+)?sale",
+            rf"{_NOT_OCCASION_BEFORE}(?:{HOLIDAYS})(?![\w'-]*(?:\s+[\w'-]+){{0,2}}\s+(?:{_EVENT_NOUNS})\b)",
+            rf"(?:{SEASONS})(?:[\s-]+[\w'-]+){{0,2}}?[\s-]+(?:{SALE_WORDS})\b",
+            rf"(?:{SALE_WORDS})\s+(?:de|del|zu[mr]?|f[üu]r|for)\s+(?:(?:la|el|the|den|die)\s+)?(?:{SEASONS})\b",
+            rf"(?:{FESTIVE})(?:[\s-]+[\w'-]+){{0,2}}?[\s-]+(?:{CAMPAIGN_WORDS})\b",
+            rf"(?:{CAMPAIGN_WORDS})\s+(?:[\w-]+\s+)?(?:{FESTIVE})\b",
+            r"rebajas|schlussverkauf",
         ),
     ),
-    ("re_engagement", (r"re-?engage\w*|win[- ]?back|lapsed|inactive|dormant|churned|bring\s+back",)),
-    ("webinar", (r"webinars?|live\s?streams?|virtual\s+(?:event|workshop|summit)|online\s+workshop",)),
+    (
+        "re_engagement",
+        (
+            r"re-?engage\w*|win[- ]?back|lapsed|inactive|dormant|churned|bring\s+back|retarget\w*|"
+            r"remarketing|cart\s+abandon\w*|abandoned\s+carts?|haven'?t\s+(?:ordered|bought|purchased|logged|visited)|"
+            r"zur[üu]ckgewinn\w*|reaktivier\w*|inaktive\w*|recuperar|reactivar|inactiv[oa]s",
+        ),
+    ),
+    # A periodic newsletter is the campaign itself, whatever it promotes ("weekly newsletter with deals").
+    (
+        "newsletter",
+        (
+            r"(?:weekly|monthly|bi-?weekly|daily|quarterly|w[öo]chentlich\w*|monatlich\w*)\s+newsletters?|"
+            r"(?:newsletters?|bolet[ií]n(?:es)?)\s+(?:semanal|mensual|quincenal|diario|trimestral)\b",
+        ),
+    ),
+    (
+        "webinar",
+        (
+            r"webinars?|live\s?streams?|virtual\s+(?:event|workshop|summit)|online\s+workshop|"
+            r"seminarios?\s+(?:web|en\s+l[ií]nea|online)",
+        ),
+    ),
     (
         "lead_generation",
         (
-            r"leads?\b|lead[- ]gen\w*|demo\s+requests?|book\s+a\s+demo|free\s+trials?|lead\s+magnet|"
-            r"whitepaper",
+            r"leads?\b|lead[- ]gen\w*|demo\s+requests?|book\s+(?:a\s+)?demos?|free\s+trials?|lead\s+magnet|"
+            r"whitepaper|appointments|enquir(?:y|ies)|inquir(?:y|ies)|quote\s+requests?|consultations|"
+            r"clientes\s+potenciales|captaci[oó]n|interessenten|anfragen",
         ),
     ),
     (
         "product_launch",
         (
             r"launch(?:es|ing|ed)?\b(?!\s+(?:(?:a|an|the|our|my|this)\s+)?(?:[\w-]+\s+){0,3}(?:campaign|ads?)\b)",
-            r"(?<!price\s)\bdrops?\b(?!\s+(?:prices?|by)\b)",
-            r"new\s+(?:product|collection|line|release|flavou?r|model|app|feature)s?",
-            r"product\s+launch|release|unveil\w*|introducing|debut\w*|pre-?orders?",
+            r"(?<!price\s)\bdrops?\b(?!\s+(?:prices?|by)\b)|dropping\b",
+            r"new\s+(?:[\w-]+\s+){0,2}?(?:products?|collections?|lines?|releases?|flavou?rs?|models?|apps?|"
+            r"features?|menus?|season|range|versions?|books?|albums?|games?|courses?|services?|editions?)\b",
+            r"announc\w*\s+(?:our|the|my)\s+(?:[\w-]+\s+){0,2}?(?:collection|product|line|app|release|menu)\b",
+            r"product\s+launch|release|unveil\w*|introducing|debut\w*|pre-?orders?|premier\w*",
+            r"produkteinf[üu]hrung|markteinf[üu]hrung|neue[nrs]?\s+(?:[\w-]+\s+){0,2}?(?:kollektion|produkt\w*|app|"
+            r"linie|version|modell)\b|vorstell\w*",
+            r"lanza\w*|lanzamiento|estreno|nuev[oa]s?\s+(?:[\w-]+\s+){0,2}?(?:colecci[oó]n|l[ií]nea|app|"
+            r"productos?|modelo|versi[oó]n|sabor)\b",
         ),
     ),
     (
         "event",
         (
             r"events?\b|conference|meetup|festival|concert|grand\s+opening|open\s+house|pop-?up|"
-            r"workshop|trade\s+show|launch\s+party|tasting",
+            r"workshop|trade\s+show|launch\s+party|tasting|retreat|hackathon|(?<![\w-])party\b|celebration|"
+            r"anniversary|birthday|gala\b|summer\s+camp|\bcamp\b|\brace\b|marathon|jubil[äa]\w*|"
+            r"er[öo]ffnung|veranstaltung|tag\s+der\s+offenen\s+t[üu]r|feier\b|evento|fiesta|inauguraci[oó]n|"
+            r"aniversario|cumplea[ñn]os",
         ),
     ),
     (
         "promotion",
         (
-            r"promo(?:tion)?s?\b|discounts?|\d+\s?%\s+off|deals?\b|coupons?|offers?\b|flash\s+sale|bogo|sale\b",
+            r"promo(?:tion)?s?\b|discounts?|\d+\s?%\s+off|deals?\b|coupons?|offers?\b|flash\s+sale|bogo|sale\b|"
+            r"giveaways?|contests?|sweepstakes|early\s+access|sell\s+more|more\s+sales|boost\s+sales|"
+            r"gewinnspiel\w*|rabatt\w*|aktion\b|angebot\w*|gutschein\w*|sorteo|concurso|descuentos?|ofertas?|"
+            r"promoci[oó]n|\d+\s?x\s?\d+\b",
         ),
     ),
-    ("newsletter", (r"newsletters?|weekly\s+digest|monthly\s+update",)),
     (
         "content_marketing",
         (
             r"content\s+marketing|blog\s+posts?|articles?|seo\b|thought\s+leadership|podcasts?|"
-            r"case\s+stud(?:y|ies)|guides?\b",
+            r"case\s+stud(?:y|ies)|guides?\b|recipes?|tutorials?|how-?tos?\b|video\s+series|"
+            r"art[ií]culos?|blogartikel|fallstudie\w*|ratgeber|gu[ií]as?\b",
         ),
     ),
-    ("brand_awareness", (r"awareness|visibility|brand(?:ing)?\b|get\s+(?:our|my|the)\s+name\s+out",)),
+    ("newsletter", (r"newsletters?|weekly\s+digest|monthly\s+update|bolet[ií]n|rundbrief",)),
+    (
+        "brand_awareness",
+        (
+            r"awareness|visibility|brand(?:ing)?\b|get\s+(?:our|my|the)\s+name\s+out|markenbekanntheit|"
+            r"bekanntheit|sichtbarkeit|concienciaci[oó]n|notoriedad|visibilidad|reconocimiento",
+        ),
+    ),
 )
 
 # Objectives in output order, with the words that evidence each.
@@ -156,15 +283,29 @@ TYPE_OBJECTIVES: Final[dict[CampaignType, tuple[str, ...]]] = {
 
 # Content types in output order, with the words that ask for each.
 CONTENT_PATTERNS: Final[tuple[tuple[ContentType, str], ...]] = (
-    ("images", r"\b(?:images?|photos?|pictures?|visuals?|graphics?|carousels?|infographics?)\b"),
-    ("videos", r"\b(?:videos?|clips?|footage|shorts)\b"),
-    ("copy", r"\b(?:copy|captions?|copywriting|posts?)\b"),
-    ("stories", r"\bstor(?:y|ies)\b"),
+    (
+        "images",
+        r"\b(?:images?|photos?|pictures?|visuals?|graphics?|carousels?|infographics?|pins|bilder\w*|"
+        r"fotos?|grafiken?|im[áa]genes|imagen|gr[áa]ficos?)\b",
+    ),
+    ("videos", r"\b(?:videos?|clips?|footage|shorts|v[íi]deos?)\b"),
+    (
+        "copy",
+        r"\b(?:copy|captions?|copywriting|posts?|beitr[äa]ge?|texte?|publicaciones|publicaci[oó]n|textos?)\b",
+    ),
+    ("stories", r"\bstor(?:y|ies)\b|\bhistorias\b"),
     ("reels", r"\breels?\b"),
-    ("blog_posts", r"\b(?:blog\s+posts?|articles?|blogs?)\b"),
-    ("email_copy", r"\b(?:e-?mails?|newsletters?)\b"),
-    ("ad_creatives", r"\b(?:ad\s+creatives?|banners?|ads?|display\s+ads?)\b"),
-    ("landing_page", r"\b(?:landing\s+pages?|sign-?up\s+pages?|registration\s+pages?|microsite)\b"),
+    ("blog_posts", r"\b(?:blog\s+posts?|articles?|blogs?|blogartikel|art[íi]culos?|artikel)\b"),
+    ("email_copy", r"\b(?:e-?mails?|newsletters?|correos?|bolet[íi]n(?:es)?|rundbrief|mailings?)\b"),
+    (
+        "ad_creatives",
+        r"\b(?:ad\s+creatives?|banners?|ads?|display\s+ads?|anzeigen?|werbung|werbeanzeigen|anuncios?)\b",
+    ),
+    (
+        "landing_page",
+        r"\b(?:landing\s?pages?|sign-?up\s+pages?|registration\s+pages?|microsite|p[áa]gina\s+de\s+aterrizaje|"
+        r"zielseite)\b",
+    ),
     ("hashtags", r"(?:\bhashtags?\b|#\w+)"),
 )
 CONTENT_ORDER: Final[tuple[ContentType, ...]] = tuple(name for name, _ in CONTENT_PATTERNS)
@@ -180,6 +321,7 @@ PLATFORM_CONTENT: Final[dict[str, tuple[ContentType, ...]]] = {
     "snapchat": ("images", "videos"),
     "email": ("email_copy",),
     "blog": ("blog_posts",),
+    "threads": ("hashtags",),
     "google_ads": ("ad_creatives",),
     "facebook_ads": ("ad_creatives", "images"),
     "linkedin_ads": ("ad_creatives", "images"),
@@ -209,7 +351,8 @@ CONTENT_CAPABILITY: Final[dict[ContentType, Capability]] = {
     "landing_page": "content_generation_text",
     "hashtags": "content_generation_text",
 }
-LEAD_TYPES: Final[frozenset[CampaignType]] = frozenset({"lead_generation"})
+# Types whose sign-ups are leads to capture and sync to a CRM.
+LEAD_TYPES: Final[frozenset[CampaignType]] = frozenset({"lead_generation", "webinar"})
 
 # Audience vocabulary.
 GENERATIONS: Final[dict[str, tuple[int, int]]] = {  # birth years, turned into ages at the reference date
@@ -294,6 +437,11 @@ INTEREST_STOPWORDS: Final[frozenset[str]] = frozenset(
     | {"to", "of", "with", "at", "among", "by", "other", "fellow", "local"}
 )
 
+# People nouns an age range can follow ("women 30-50").
+PEOPLE_NOUNS: Final = (
+    r"women|men|people|adults|users|parents|customers|moms|dads|mums|students|professionals|homeowners|"
+    r"players|gamers|fans|frauen|m[äa]nner|menschen|eltern|kunden|mujeres|hombres|j[óo]venes|personas|padres"
+)
 # Capitalised words after "in"/"across" that are not places.
 NOT_LOCATIONS: Final[frozenset[str]] = frozenset(
     {
@@ -342,6 +490,50 @@ NOT_LOCATIONS: Final[frozenset[str]] = frozenset(
         "cyber",
         "stories",
         "reels",
+        "gen",
+        "generation",
+        "millennials",
+        "q",
+    }
+    # German and Spanish months and weekdays, and a few capitalised German nouns.
+    | {
+        "januar",
+        "februar",
+        "märz",
+        "mai",
+        "juni",
+        "juli",
+        "oktober",
+        "dezember",
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+        "montag",
+        "dienstag",
+        "mittwoch",
+        "donnerstag",
+        "freitag",
+        "samstag",
+        "sonntag",
+        "lunes",
+        "martes",
+        "miércoles",
+        "jueves",
+        "viernes",
+        "sábado",
+        "domingo",
+        "navidad",
+        "weihnachten",
+        "ostern",
     }
 )
 
@@ -371,7 +563,31 @@ CURRENCY_CODES: Final[dict[str, str]] = {
     "francs": "CHF",
     "cad": "CAD",
     "aud": "AUD",
+    "yen": "JPY",
+    "franken": "CHF",
+    "fr.": "CHF",
+    "mxn": "MXN",
+    "pesos": "MXN",
+    "brl": "BRL",
+    "r$": "BRL",
+    "sek": "SEK",
+    "nok": "NOK",
+    "dkk": "DKK",
+    "pln": "PLN",
+    "cny": "CNY",
+    "rmb": "CNY",
+    "hkd": "HKD",
+    "sgd": "SGD",
+    "nzd": "NZD",
+    "zar": "ZAR",
+    "krw": "KRW",
+    "dólares": "USD",
+    "dolares": "USD",
 }
+# ISO codes written after or before an amount ("5k USD", "CHF 800").
+CURRENCY_ISO: Final[tuple[str, ...]] = tuple(sorted({c.lower() for c in CURRENCY_CODES.values()}))
+# Words that introduce a budget amount without a currency ("budget 3k", "presupuesto 900").
+BUDGET_WORDS: Final = r"budget|werbebudget|etat|presupuesto|spend|ad\s+spend"
 MONEY_MULTIPLIERS: Final[dict[str, int]] = {
     "k": 1_000,
     "thousand": 1_000,
@@ -379,6 +595,12 @@ MONEY_MULTIPLIERS: Final[dict[str, int]] = {
     "m": 1_000_000,
     "million": 1_000_000,
     "bn": 1_000_000_000,
+    "mio": 1_000_000,
+    "millionen": 1_000_000,
+    "millones": 1_000_000,
+    "tsd": 1_000,
+    "tausend": 1_000,
+    "mil": 1_000,
 }
 
 # Words that name what a campaign is about when they follow one of these verbs (for the plan's name).
