@@ -38,6 +38,39 @@ class ApiSettings(BaseModel):
         return self.public_url.rstrip("/") or f"http://{self.host}:{self.port}"
 
 
+class PlannerSettings(BaseModel):
+    """Which model, if any, refines the offline plan. Prompts go to the configured endpoint."""
+
+    backend: Literal["offline", "llm"] = "offline"
+    llm_base_url: str = ""  # an OpenAI-compatible API root, e.g. https://api.openai.com/v1
+    llm_model: str = ""
+    llm_api_key: SecretStr | None = None  # sent as a bearer token; never logged
+    llm_timeout_s: float = Field(default=30.0, gt=0)
+    llm_max_retries: int = Field(default=2, ge=0, le=10)  # on timeouts, connection errors, 429 and 5xx
+    llm_retry_backoff_s: float = Field(default=0.5, ge=0)  # first wait between retries, then doubling
+    llm_max_tokens: int = Field(default=2_000, ge=100)
+    # Over MCP: ask the client's own model (sampling) and ask the user for missing facts (elicitation)
+    # when the client declares the capability.
+    mcp_sampling: bool = True
+    mcp_sampling_timeout_s: float = Field(default=120.0, gt=0)  # people may have to approve each request
+    mcp_elicitation: bool = True
+
+    @model_validator(mode="after")
+    def _llm_needs_an_endpoint(self) -> PlannerSettings:
+        if self.llm_base_url and not self.llm_base_url.startswith(("http://", "https://")):
+            raise ValueError("planner.llm_base_url must be an http(s) URL")
+        if self.backend == "llm" and not self.llm_configured:
+            raise ValueError(
+                "SPREADERS_PLANNER__BACKEND=llm needs SPREADERS_PLANNER__LLM_BASE_URL and "
+                "SPREADERS_PLANNER__LLM_MODEL"
+            )
+        return self
+
+    @property
+    def llm_configured(self) -> bool:
+        return bool(self.llm_base_url and self.llm_model)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPREADERS_", env_nested_delimiter="__", extra="ignore")
 
@@ -48,6 +81,7 @@ class Settings(BaseSettings):
     master_key_file: Path | None = None
     n8n: N8nSettings = Field(default_factory=N8nSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    planner: PlannerSettings = Field(default_factory=PlannerSettings)
     log_level: str = "WARNING"
 
     @model_validator(mode="after")

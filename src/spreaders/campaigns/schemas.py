@@ -34,6 +34,14 @@ class CampaignCreated(CampaignRead):
     next_step: str
 
 
+class PlanDraft(BaseModel):
+    """A plan analysed without choosing workflows, stored as a campaign with status "draft"."""
+
+    campaign_id: str
+    plan: CampaignPlan
+    resource_uri: str = Field(description="Read the stored plan again at this MCP resource.")
+
+
 class CampaignRunReport(BaseModel):
     campaign_id: str
     status: Literal["success", "failed", "partial"]

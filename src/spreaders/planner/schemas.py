@@ -107,3 +107,21 @@ class CampaignPlan(_Schema):
     confidence: float = Field(ge=0.0, le=1.0)
     missing: list[MissingFact]
     provenance: Provenance
+
+
+SuggestionKind = Literal["channels", "timing", "budget", "content", "audience", "objectives"]
+
+
+class Suggestion(_Schema):
+    """One concrete change that would make the plan better, and the plan field it touches."""
+
+    kind: SuggestionKind
+    text: str = Field(min_length=1, max_length=600)
+    field: str = Field(description="The plan field it concerns, e.g. 'platforms' or 'budget.split'.")
+
+
+class ImprovementSuggestions(_Schema):
+    """3-5 suggestions for a plan; `provenance` says which backend wrote them and why it fell back."""
+
+    suggestions: list[Suggestion]
+    provenance: Provenance
