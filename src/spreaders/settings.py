@@ -71,6 +71,24 @@ class PlannerSettings(BaseModel):
         return bool(self.llm_base_url and self.llm_model)
 
 
+class MonitorSettings(BaseModel):
+    """How the execution monitor runs (`SPREADERS_MONITOR__*`)."""
+
+    enabled: bool = True
+    interval_s: float = Field(default=5.0, gt=0)
+    # A run still `new` without an n8n id after this long was never confirmed by n8n.
+    start_grace_s: float = Field(default=60.0, gt=0)
+    # Passes in a row a live n8n process may fail its REST check before it counts as dead.
+    unresponsive_passes: int = Field(default=3, ge=1)
+    restart_dead_instances: bool = True
+    # Campaign chains whose runner sent no heartbeat for this long are resumed (finished steps skipped).
+    resume_chains: bool = True
+    chain_stale_after_s: float = Field(default=60.0, gt=0)
+    # First wait before retrying a failed restart; doubles per failure up to the maximum.
+    restart_backoff_s: float = Field(default=30.0, gt=0)
+    restart_backoff_max_s: float = Field(default=1800.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPREADERS_", env_nested_delimiter="__", extra="ignore")
 
@@ -82,6 +100,7 @@ class Settings(BaseSettings):
     n8n: N8nSettings = Field(default_factory=N8nSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
     planner: PlannerSettings = Field(default_factory=PlannerSettings)
+    monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     log_level: str = "WARNING"
 
     @model_validator(mode="after")

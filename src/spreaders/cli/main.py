@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import sys
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
+import httpx
 import typer
 
 from spreaders.accounts import service as accounts
 from spreaders.bootstrap import open_app
 from spreaders.campaigns import service as campaigns
 from spreaders.cli import render
+from spreaders.cli.campaigns import campaigns_app
+from spreaders.cli.executions import executions_app
 from spreaders.cli.output import JsonOpt, console, print_json, progress_line, run
 from spreaders.cli.registry import registry_app
 from spreaders.planner import service as planner
@@ -25,8 +30,10 @@ app = typer.Typer(
 n8n_app = typer.Typer(no_args_is_help=True, help="Install, start, stop and inspect your local n8n.")
 keys_app = typer.Typer(no_args_is_help=True, help="API keys for the REST API and MCP over HTTP.")
 app.add_typer(registry_app, name="registry")
+app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(n8n_app, name="n8n")
 app.add_typer(keys_app, name="keys")
+app.add_typer(executions_app, name="executions")
 
 NowOpt = Annotated[
     datetime | None,
@@ -79,11 +86,22 @@ def demo(
 
 
 @app.command()
-def plan(prompt: str, as_json: JsonOpt = False, now: NowOpt = None, tz: TzOpt = "UTC") -> None:
-    """Turn a prompt into a campaign plan (offline, deterministic)."""
+def plan(
+    prompt: str,
+    as_json: JsonOpt = False,
+    now: NowOpt = None,
+    tz: TzOpt = "UTC",
+    backend: Annotated[
+        Literal["offline", "llm"] | None,
+        typer.Option(help="offline (deterministic) or llm (SPREADERS_PLANNER__LLM_*); default: settings."),
+    ] = None,
+) -> None:
+    """Turn a prompt into a campaign plan (offline by default; llm falls back to offline on failure)."""
 
-    async def go(_settings: Settings) -> Any:
-        return await planner.analyze_prompt(prompt, now=now, tz=tz)
+    async def go(settings: Settings) -> Any:
+        async with httpx.AsyncClient() as http:
+            chosen = planner.select_backend(settings.planner, http, backend)
+            return await planner.analyze_prompt(prompt, now=now, tz=tz, backend=chosen)
 
     result = run(go, as_json=as_json)
     if as_json:
@@ -121,6 +139,54 @@ def mcp() -> None:
     from spreaders.mcp.stdio import run_stdio
 
     run(run_stdio, as_json=False)
+
+
+@app.command()
+def worker(
+    interval: Annotated[
+        float | None, typer.Option(min=0.1, help="Seconds between monitor passes (default from settings).")
+    ] = None,
+    once: Annotated[bool, typer.Option("--once", help="Run one monitor pass, report it and exit.")] = False,
+    metrics_port: Annotated[
+        int | None, typer.Option(help="Serve Prometheus metrics at http://<api host>:<port>/metrics.")
+    ] = None,
+    restart: Annotated[
+        bool, typer.Option(help="Restart dead n8n instances (--no-restart: only report).")
+    ] = True,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the background jobs: the execution monitor (status sync, dead n8n detection and restart)."""
+    from spreaders.worker.monitor import run_worker
+
+    def ready(every: float, where: str | None) -> None:
+        if as_json:  # one line: a program reading the pipe knows the worker is up
+            sys.stdout.write(json.dumps({"worker": "running", "interval_s": every, "metrics": where}) + "\n")
+        else:
+            console.print(
+                f"worker running: monitor every {every:g}s" + (f", metrics at {where}" if where else "")
+            )
+        sys.stdout.flush()
+
+    async def go(settings: Settings) -> Any:
+        return await run_worker(
+            settings,
+            interval_s=interval,
+            once=once,
+            metrics_port=metrics_port,
+            restart=restart,
+            on_ready=ready,
+        )
+
+    report = run(go, as_json=as_json)
+    if report is None:
+        return
+    if as_json:
+        print_json(report)
+    else:
+        console.print(
+            f"{report.active} unfinished, {report.synced} synced, {len(report.crashed)} crashed; "
+            f"n8n up {report.instances_up}/{report.instances_checked}, restarted {len(report.restarted)}"
+        )
 
 
 @n8n_app.command("install")

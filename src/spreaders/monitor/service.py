@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
-from typing import Any
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spreaders.db.base import utcnow
 from spreaders.errors import NotFound
+from spreaders.monitor.metrics import note_finished
 from spreaders.monitor.models import WorkflowExecution
-from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
+from spreaders.monitor.schemas import ACTIVE_STATUSES, FINISHED_STATUSES, ExecutionRead, NodeRun
 from spreaders.orchestrator.entry import PLATFORM_NODES
 
 OUTPUT_ITEMS_CAP = 5
@@ -45,13 +48,139 @@ async def find_by_idempotency_key(
 
 
 async def list_executions(
-    session: AsyncSession, *, tenant_id: str, campaign_id: str | None = None, limit: int = 20
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    campaign_id: str | None = None,
+    status: str | None = None,
+    template_id: str | None = None,
+    limit: int = 20,
 ) -> list[ExecutionRead]:
+    """List the tenant's executions, newest first; the filters combine with AND."""
     query = select(WorkflowExecution).where(WorkflowExecution.tenant_id == tenant_id)
     if campaign_id is not None:
         query = query.where(WorkflowExecution.campaign_id == campaign_id)
-    rows = (await session.execute(query.order_by(WorkflowExecution.created_at.desc()).limit(limit))).scalars()
+    if status is not None:
+        query = query.where(WorkflowExecution.status == status)
+    if template_id is not None:
+        query = query.where(WorkflowExecution.template_id == template_id)
+    order = (WorkflowExecution.created_at.desc(), WorkflowExecution.id.desc())
+    rows = (await session.execute(query.order_by(*order).limit(limit))).scalars()
     return [to_read(row) for row in rows]
+
+
+@dataclass(frozen=True)
+class ActiveExecution:
+    """What the monitor needs of an unfinished execution, detached from any session."""
+
+    id: str
+    tenant_id: str
+    instance_id: str
+    status: str
+    n8n_execution_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+
+
+async def active_executions(session: AsyncSession) -> list[ActiveExecution]:
+    """Every tenant's executions that have not finished, oldest first."""
+    query = (
+        select(WorkflowExecution)
+        .where(WorkflowExecution.status.in_(sorted(ACTIVE_STATUSES)))
+        .order_by(WorkflowExecution.created_at)
+    )
+    return [
+        ActiveExecution(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            instance_id=row.instance_id,
+            status=row.status,
+            n8n_execution_id=row.n8n_execution_id,
+            created_at=row.created_at,
+            started_at=row.started_at,
+        )
+        for row in (await session.execute(query)).scalars()
+    ]
+
+
+async def tenants_with_executions(session: AsyncSession) -> list[str]:
+    """Tenants that ever ran an execution: the ones whose n8n the monitor watches."""
+    query = select(WorkflowExecution.tenant_id).distinct()
+    return sorted((await session.execute(query)).scalars())
+
+
+async def set_if_status(
+    session: AsyncSession, *, execution_id: str, expected: str, values: dict[str, Any]
+) -> bool:
+    """Update the row only if its status is still `expected`; True when this call made the change.
+
+    The status guard in the WHERE clause is what makes concurrent monitors (a `serve` and a `worker`,
+    or two workers) safe: of two processes that saw the same status, exactly one wins.
+    """
+    statement = (
+        update(WorkflowExecution)
+        .where(WorkflowExecution.id == execution_id, WorkflowExecution.status == expected)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount == 1
+
+
+async def mark_crashed(session: AsyncSession, *, execution: ActiveExecution, reason: str) -> bool:
+    """Mark the execution `crashed` with `reason`, unless it moved on since it was read."""
+    now = utcnow()
+    won = await set_if_status(
+        session,
+        execution_id=execution.id,
+        expected=execution.status,
+        values={"status": "crashed", "error": reason[:2000], "error_node": "", "finished_at": now},
+    )
+    if won:
+        started = execution.started_at
+        duration = (now - started).total_seconds() if started is not None else None
+        note_finished(session, status="crashed", duration_s=duration)
+    return won
+
+
+def _epoch_ms(value: Any) -> datetime | None:
+    if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+        return None
+    return datetime.fromtimestamp(value / 1000, tz=UTC)
+
+
+def _items_out(run: dict[str, Any]) -> int:
+    outputs = (run.get("data") or {}).get("main") or []
+    return sum(len(branch or []) for branch in outputs)
+
+
+def node_runs(n8n_execution: dict[str, Any]) -> list[NodeRun]:
+    """Summarize n8n's run data per node run: status, items out, start, duration, error."""
+    result = (n8n_execution.get("data") or {}).get("resultData") or {}
+    run_data: dict[str, Any] = result.get("runData") or {}
+    runs: list[NodeRun] = []
+    for node, node_runs_ in run_data.items():
+        if node in PLATFORM_NODES:
+            continue
+        for index, run in enumerate(node_runs_ or []):
+            error = run.get("error")
+            message = ""
+            if isinstance(error, dict):
+                message = str(error.get("message") or error.get("description") or "failed")[:2000]
+            elapsed = run.get("executionTime")
+            runs.append(
+                NodeRun(
+                    node=node,
+                    run=index,
+                    status=str(run.get("executionStatus") or ("error" if message else "success")),
+                    items_out=_items_out(run),
+                    started_at=_epoch_ms(run.get("startTime")),
+                    duration_ms=int(elapsed) if isinstance(elapsed, int | float) else None,
+                    error=message,
+                )
+            )
+    epoch = datetime.min.replace(tzinfo=UTC)
+    return sorted(runs, key=lambda item: (item.started_at or epoch, item.run))
 
 
 def _parse_time(value: Any) -> datetime | None:

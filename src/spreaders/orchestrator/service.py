@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Conflict, Invalid, NotFound, UpstreamError
+from spreaders.errors import Conflict, Invalid, NotFound, Unavailable, UpstreamError
 from spreaders.monitor import service as monitor
+from spreaders.monitor.metrics import note_finished
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
 from spreaders.orchestrator.entry import build_deployable, new_entry_path
@@ -243,20 +244,46 @@ async def sync(ctx: AppContext, *, principal: Principal, execution_id: str) -> E
 
 
 async def _record_state(ctx: AppContext, execution_id: str, n8n_execution: dict[str, Any]) -> ExecutionRead:
-    """Store n8n's view of the run; count it in the template's usage once, when it finishes."""
+    """Store n8n's view of the run; count it in the template's usage once, when it finishes.
+
+    The write is guarded by the status read (another poller, or the monitor marking the run crashed,
+    may have written in between): of two writers that saw the same status, only one wins.
+    """
     async with ctx.unit_of_work() as session:
-        row = await session.get_one(WorkflowExecution, execution_id, with_for_update=True)
-        if row.status in FINISHED_STATUSES:  # another process recorded the end first
+        row = await session.get_one(WorkflowExecution, execution_id)
+        seen = row.status
+        if seen in FINISHED_STATUSES:
             return monitor.to_read(row)
+        session.expunge(row)
         monitor.apply_n8n_state(row, n8n_execution)
+        values = {name: getattr(row, name) for name in _STATE_COLUMNS}
+        if not await monitor.set_if_status(session, execution_id=execution_id, expected=seen, values=values):
+            return monitor.to_read(
+                await session.get_one(WorkflowExecution, execution_id, populate_existing=True)
+            )
+        read = monitor.to_read(row)
         if row.status in FINISHED_STATUSES:
+            duration_s = read.duration_ms / 1000 if read.duration_ms is not None else None
+            note_finished(session, status=row.status, duration_s=duration_s)
             await registry.record_run(
                 session,
                 tenant_id=row.tenant_id,
                 template_id=row.template_id,
                 succeeded=row.status == "success",
             )
-        return monitor.to_read(row)
+        return read
+
+
+_STATE_COLUMNS = ("status", "started_at", "finished_at", "output", "error", "error_node")
+
+
+async def get_status_stored(ctx: AppContext, *, principal: Principal, execution_id: str) -> ExecutionRead:
+    """The execution as recorded, without asking n8n."""
+    async with ctx.sessionmaker() as session:
+        row = await monitor.get_execution_row(
+            session, tenant_id=principal.tenant_id, execution_id=execution_id
+        )
+    return monitor.to_read(row)
 
 
 async def get_status(ctx: AppContext, *, principal: Principal, execution_id: str) -> ExecutionRead:
@@ -294,7 +321,11 @@ async def wait_for(
     client = client_for(ctx, await provisioning.connect(ctx, tenant_id=principal.tenant_id))
     delay, reported, reported_at = POLL_FIRST_S, "", 0.0
     while True:
-        brief = await client.get_execution(row.n8n_execution_id, include_data=False)
+        try:
+            brief = await client.get_execution(row.n8n_execution_id, include_data=False)
+        except Unavailable:
+            # n8n went away mid-run: the monitor marks the run crashed and restarts n8n; say what we know.
+            return await get_status_stored(ctx, principal=principal, execution_id=execution_id)
         status = str(brief.get("status") or "unknown")
         elapsed = time.monotonic() - started
         if status in FINISHED_STATUSES:
