@@ -1,23 +1,50 @@
 """Make any template startable on demand.
 
 n8n's public API has no "run" endpoint, so at deploy time the platform adds its own entry: a webhook
-on a secret path whose first step answers the caller with the execution id, then hands the caller's
-parameters to the nodes that followed the template's manual trigger. The template's other triggers
-keep working as before.
+on a secret path whose first step answers the caller with the execution id. The caller's parameters
+arrive as that webhook's item, `{headers, params, query, body: <parameters>}`.
+
+The template's nodes expect what *their* trigger emits, so each trigger the entry feeds gets a
+stand-in: a Set node that takes the trigger's name (the trigger itself is renamed) and sits between
+the trigger and its followers. Started by the entry, the stand-in reshapes the entry's item into the
+trigger's output (form fields, chat message, schedule tick, ...); started by the template's own
+trigger, it passes the trigger's items through unchanged. Taking the name keeps `$('Trigger')`
+expressions working on both paths; a fifth of the corpus reads its trigger that way.
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import secrets
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 ENTRY_NODE = "Spreaders entry"
 ENTRY_REPLY_NODE = "Spreaders entry reply"
-PLATFORM_NODES = frozenset({ENTRY_NODE, ENTRY_REPLY_NODE})
+# Stand-in for a workflow with no trigger at all: it feeds the nodes nothing else feeds.
+INPUT_NODE = "Spreaders input"
+PLATFORM_NODES = frozenset({ENTRY_NODE, ENTRY_REPLY_NODE, INPUT_NODE})
+# No spaces: n8n cannot serve a webhook without a webhookId whose node name has one (see docs).
+RENAMED_TRIGGER_SUFFIX = "_template_trigger"
 
-_MANUAL_TRIGGERS = {"n8n-nodes-base.manualTrigger", "n8n-nodes-base.start"}
+Shape = Literal["webhook", "form", "chat", "schedule", "manual", "app", "subworkflow"]
+
+_SHAPES: dict[str, Shape] = {
+    "n8n-nodes-base.webhook": "webhook",
+    "n8n-nodes-base.formTrigger": "form",
+    "@n8n/n8n-nodes-langchain.chatTrigger": "chat",
+    "@n8n/n8n-nodes-langchain.manualChatTrigger": "chat",
+    "n8n-nodes-base.scheduleTrigger": "schedule",
+    "n8n-nodes-base.cron": "schedule",
+    "n8n-nodes-base.interval": "schedule",
+    "n8n-nodes-base.manualTrigger": "manual",
+    "n8n-nodes-base.start": "manual",
+    "n8n-nodes-base.executeWorkflowTrigger": "subworkflow",
+}
+# Triggers whose type name does not end in "Trigger".
+_OTHER_APP_TRIGGERS = frozenset({"n8n-nodes-base.emailReadImap"})
+_QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
 # Settings keys n8n's public API accepts on create; anything else is refused with a 400.
 _ALLOWED_SETTINGS = {
     "executionOrder",
@@ -30,38 +57,230 @@ _ALLOWED_SETTINGS = {
     "callerPolicy",
 }
 
+# JavaScript bodies of the stand-in's expression; `p` holds the caller's parameters. n8n ends an
+# expression at the first "}}", so none of them may contain one (checked in `_shape_expression`).
+_PARAMETERS_JS = (
+    "const p = $json.body !== null && typeof $json.body === 'object' && !Array.isArray($json.body)"
+    " ? $json.body : {};"
+)
+_SHAPE_JS: dict[Shape, str] = {
+    # A manual trigger emits an empty item; `body` stays for templates written to read `$json.body`.
+    "manual": "return { body: p, ...p };",
+    "app": "return { ...p };",
+    "subworkflow": "return { ...p };",
+    "form": (
+        "return { ...p, submittedAt: p.submittedAt ?? $now.toISO(), formMode: p.formMode ?? 'production' };"
+    ),
+    "chat": (
+        "const rest = Object.fromEntries(Object.entries(p).filter(([k]) => k !== '_previousOutput'));"
+        " const said = [p.chatInput, p.message, p.text, p.prompt, p.question, p.query, p.input]"
+        ".find((v) => typeof v === 'string');"
+        " const chatInput = said ?? (Object.keys(rest).length ? JSON.stringify(rest) : '');"
+        " const sessionId = typeof p.sessionId === 'string' && p.sessionId"
+        " ? p.sessionId : 'spreaders-' + $execution.id;"
+        " return { ...p, sessionId, action: 'sendMessage', chatInput };"
+    ),
+    # What n8n's Schedule Trigger emits (moment's formats, rebuilt with Luxon's `$now`).
+    "schedule": (
+        "const n = $now; const d = n.day; const sfx = ['th', 'st', 'nd', 'rd'];"
+        " const ord = sfx[((d % 100) - 20) % 10] || sfx[d % 100] || 'th';"
+        " const ampm = n.toFormat('a').toLowerCase();"
+        " return { timestamp: n.toFormat(\"yyyy-MM-dd'T'HH:mm:ss.SSSZZ\"),"
+        " 'Readable date': n.toFormat('MMMM ') + d + ord + n.toFormat(' yyyy, h:mm:ss ') + ampm,"
+        " 'Readable time': n.toFormat('h:mm:ss ') + ampm, 'Day of week': n.toFormat('cccc'),"
+        " Year: n.toFormat('yyyy'), Month: n.toFormat('LLLL'), 'Day of month': n.toFormat('dd'),"
+        " Hour: n.toFormat('HH'), Minute: n.toFormat('mm'), Second: n.toFormat('ss'),"
+        " Timezone: n.zoneName + ' (UTC' + n.toFormat('ZZ') + ')', ...p };"
+    ),
+}
+
 
 def new_entry_path() -> str:
     return f"spreaders-{secrets.token_urlsafe(24)}"
 
 
-def _is_trigger(node: dict[str, Any]) -> bool:
+def trigger_shape(node: dict[str, Any]) -> Shape | None:
+    """Name the data shape a node emits as a trigger, or None when it is not a trigger."""
     node_type = str(node.get("type", ""))
-    return node_type.lower().endswith("trigger") or node_type == "n8n-nodes-base.webhook"
+    if node_type in _SHAPES:
+        return _SHAPES[node_type]
+    if node_type.rsplit(".", 1)[-1].endswith("Trigger") or node_type in _OTHER_APP_TRIGGERS:
+        return "app"
+    return None
 
 
-def _entry_targets(workflow: dict[str, Any]) -> list[str]:
-    """Nodes the entry should feed: what followed the manual trigger, else what followed any trigger."""
-    nodes = workflow.get("nodes", [])
-    connections = workflow.get("connections", {})
-    manual = [n["name"] for n in nodes if n.get("type") in _MANUAL_TRIGGERS and not n.get("disabled")]
-    triggers = manual or [n["name"] for n in nodes if _is_trigger(n) and not n.get("disabled")]
-    targets: list[str] = []
-    for trigger in triggers:
-        for branch in connections.get(trigger, {}).get("main", []) or []:
-            for link in branch or []:
-                if link.get("node") not in targets:
-                    targets.append(link["node"])
-    return targets
+def _links(branch: object) -> list[dict[str, Any]]:
+    return [link for link in branch if isinstance(link, dict)] if isinstance(branch, list) else []
+
+
+def _main_branches(connections: dict[str, Any], name: str) -> list[Any]:
+    outputs = connections.get(name)
+    branches = outputs.get("main") if isinstance(outputs, dict) else None
+    return branches if isinstance(branches, list) else []
+
+
+def _first_followers(connections: dict[str, Any], name: str) -> list[str]:
+    """Nodes on the trigger's first main output (the one the stand-in takes over)."""
+    branches = _main_branches(connections, name)
+    names = [str(link.get("node")) for link in _links(branches[0] if branches else None)]
+    return list(dict.fromkeys(names))
+
+
+def _fed_triggers(nodes: list[dict[str, Any]], connections: dict[str, Any]) -> list[dict[str, Any]]:
+    """Triggers whose followers the entry feeds: manual ones first, enabled before disabled."""
+    triggers = [
+        node
+        for node in nodes
+        if isinstance(node.get("name"), str)
+        and trigger_shape(node) is not None
+        and _first_followers(connections, node["name"])
+    ]
+    for enabled in (True, False):
+        usable = [node for node in triggers if (node.get("disabled") is not True) == enabled]
+        manual = [node for node in usable if trigger_shape(node) == "manual"]
+        if manual or usable:
+            return manual or usable
+    return []
+
+
+def _roots(nodes: list[dict[str, Any]], connections: dict[str, Any]) -> list[str]:
+    """For a workflow without triggers: enabled nodes nothing feeds (sub-nodes and notes aside)."""
+    fed: set[str] = set()
+    sub_nodes: set[str] = set()
+    for source, outputs in connections.items():
+        for kind, branches in outputs.items() if isinstance(outputs, dict) else ():
+            targets = [str(link.get("node")) for branch in branches or [] for link in _links(branch)]
+            if kind == "main":
+                fed.update(targets)
+            elif targets:
+                sub_nodes.add(source)
+    roots = [
+        str(node["name"])
+        for node in nodes
+        if isinstance(node.get("name"), str)
+        and node.get("disabled") is not True
+        and node["name"] not in fed | sub_nodes
+        and node.get("type") != "n8n-nodes-base.stickyNote"
+    ]
+    leading = [name for name in roots if _first_followers(connections, name)]
+    return leading or roots
+
+
+def _webhook_js(node: dict[str, Any]) -> str:
+    """Keep the entry's webhook item; GET-style webhooks also get the parameters as the query."""
+    params = node.get("parameters") or {}
+    methods = params.get("httpMethod", "GET")
+    methods = methods if isinstance(methods, list) else [methods]
+    query = (
+        "{ ...$json.query, ...p }" if _QUERY_METHODS & {str(m).upper() for m in methods} else "$json.query"
+    )
+    path = params.get("path") or node.get("webhookId") or ""
+    path = json.dumps(path if isinstance(path, str) and not path.startswith("=") else "")
+    if not node.get("webhookId"):
+        # n8n serves a webhook without a webhookId (the registry strips them) under this prefix.
+        name = json.dumps(str(node.get("name", "")))
+        path = f"$workflow.id + '/' + encodeURIComponent({name}.toLowerCase()) + '/' + {path}"
+    own_url = f"String($json.webhookUrl).split('/webhook/')[0] + '/webhook/' + {path}"
+    return f"return {{ ...$json, query: {query}, webhookUrl: {own_url} }};"
+
+
+def _shape_expression(shape: Shape, node: dict[str, Any]) -> str:
+    """The stand-in's expression: reshape the entry's item, or pass the trigger's item through."""
+    body = _webhook_js(node) if shape == "webhook" else _SHAPE_JS[shape]
+    code = f"{_PARAMETERS_JS} {body}"
+    if "}}" in code or "{{" in code:  # only a webhook path could bring one in; drop its URL then
+        code = f"{_PARAMETERS_JS} return {{ ...$json, query: $json.query }};"
+    return f"={{{{ $('{ENTRY_NODE}').isExecuted ? (() => {{ {code} }})() : $json }}}}"
+
+
+def _stand_in(name: str, shape: Shape, trigger: dict[str, Any]) -> dict[str, Any]:
+    x, y = _position(trigger)
+    return {
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "type": "n8n-nodes-base.set",
+        "typeVersion": 3.3,
+        "position": [x + 110, y + 180],
+        "notes": (
+            f"Added by Spreaders: emits this template's {shape} trigger data when the platform starts "
+            "the run, and passes the trigger's own items through otherwise."
+        ),
+        "parameters": {
+            "mode": "raw",
+            "jsonOutput": _shape_expression(shape, trigger),
+            "options": {"includeBinary": True},
+        },
+    }
+
+
+def _position(node: dict[str, Any]) -> tuple[float, float]:
+    position = node.get("position")
+    if (
+        isinstance(position, list)
+        and len(position) == 2
+        and all(isinstance(v, int | float) for v in position)
+    ):
+        return float(position[0]), float(position[1])
+    return 0.0, 0.0
+
+
+def _unique(name: str, taken: set[str]) -> str:
+    candidate, counter = name, 2
+    while candidate in taken:
+        candidate, counter = f"{name} {counter}", counter + 1
+    taken.add(candidate)
+    return candidate
+
+
+def _rename_links(connections: dict[str, Any], old: str, new: str) -> None:
+    """Point every connection that names `old` (as source or target) at `new`."""
+    if old in connections:
+        connections[new] = connections.pop(old)
+    for outputs in connections.values():
+        for branches in outputs.values() if isinstance(outputs, dict) else ():
+            for branch in branches if isinstance(branches, list) else ():
+                for link in _links(branch):
+                    if link.get("node") == old:
+                        link["node"] = new
+
+
+def _insert_stand_ins(nodes: list[dict[str, Any]], connections: dict[str, Any]) -> list[str]:
+    """Put a stand-in behind each fed trigger; return the nodes the entry reply feeds."""
+    taken = {str(node.get("name")) for node in nodes}
+    fed: list[str] = []
+    covered: set[str] = set()
+    for trigger in _fed_triggers(nodes, connections):
+        name = str(trigger["name"])
+        followers = _first_followers(connections, name)
+        if covered.issuperset(followers):
+            continue  # another fed trigger already starts these nodes: do not run them twice
+        covered.update(followers)
+        shape = trigger_shape(trigger) or "app"
+        renamed = _unique(name + RENAMED_TRIGGER_SUFFIX, taken)
+        _rename_links(connections, name, renamed)
+        trigger["name"] = renamed
+        branches = _main_branches(connections, renamed)
+        connections[name] = {"main": [branches[0]]}
+        branches[0] = [{"node": name, "type": "main", "index": 0}]
+        nodes.append(_stand_in(name, shape, trigger))
+        fed.append(name)
+    if not fed and not any(trigger_shape(node) for node in nodes):
+        roots = _roots(nodes, connections)
+        if roots:
+            first = next(node for node in nodes if node.get("name") == roots[0])
+            nodes.append(_stand_in(INPUT_NODE, "manual", first))
+            connections[INPUT_NODE] = {"main": [[{"node": r, "type": "main", "index": 0} for r in roots]]}
+            fed.append(INPUT_NODE)
+    return fed
 
 
 def build_deployable(workflow: dict[str, Any], *, name: str, entry_path: str) -> dict[str, Any]:
     """Return the body for n8n's `POST /workflows`: the template plus the platform's entry."""
-    nodes = copy.deepcopy(workflow.get("nodes", []))
-    connections = copy.deepcopy(workflow.get("connections", {}))
-    targets = _entry_targets(workflow)
-    min_x = min((n.get("position", [0, 0])[0] for n in nodes), default=0)
-    min_y = min((n.get("position", [0, 0])[1] for n in nodes), default=0)
+    nodes: list[dict[str, Any]] = copy.deepcopy(workflow.get("nodes", []))
+    connections: dict[str, Any] = copy.deepcopy(workflow.get("connections", {}))
+    min_x = min((_position(n)[0] for n in nodes), default=0)
+    min_y = min((_position(n)[1] for n in nodes), default=0)
+    targets = _insert_stand_ins(nodes, connections)
     nodes.append(
         {
             "id": str(uuid.uuid4()),
