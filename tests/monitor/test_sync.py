@@ -12,6 +12,7 @@ from spreaders.bootstrap import AppContext
 from spreaders.db.base import utcnow
 from spreaders.monitor import jobs
 from spreaders.monitor import service as monitor
+from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator import service as orchestrator
 from spreaders.orchestrator.models import Deployment
 from spreaders.settings import MonitorSettings
@@ -145,3 +146,20 @@ async def test_execution_n8n_no_longer_knows_is_crashed_with_the_reason(
     assert "no longer knows execution 987654321" in row.error
     assert lost in report.crashed
     assert deployment.instance_id not in report.instances_down
+
+
+def test_nul_characters_in_n8n_output_are_dropped_before_storing() -> None:
+    row = WorkflowExecution(id="exe_nul", status="running")
+    n8n_execution = {
+        "status": "success",
+        "data": {
+            "resultData": {
+                "lastNodeExecuted": "Read file",
+                "runData": {"Read file": [{"data": {"main": [[{"json": {"bytes": "PNG\x00\x01"}}]]}}]},
+            }
+        },
+    }
+
+    monitor.apply_n8n_state(row, n8n_execution)
+
+    assert row.output["items"] == [{"bytes": "PNG\x01"}]

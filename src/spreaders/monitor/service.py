@@ -215,6 +215,17 @@ def summarize_output(n8n_execution: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _without_nul(value: Any) -> Any:
+    """Drop NUL characters (binary leaking into output): PostgreSQL cannot store them in text or JSON."""
+    if isinstance(value, str):
+        return value.replace("\x00", "")
+    if isinstance(value, list):
+        return [_without_nul(item) for item in value]
+    if isinstance(value, dict):
+        return {_without_nul(key): _without_nul(item) for key, item in value.items()}
+    return value
+
+
 def apply_n8n_state(row: WorkflowExecution, n8n_execution: dict[str, Any]) -> None:
     """Copy status, timings, output and error from n8n's execution record onto ours."""
     status = str(n8n_execution.get("status") or "unknown")
@@ -222,11 +233,12 @@ def apply_n8n_state(row: WorkflowExecution, n8n_execution: dict[str, Any]) -> No
     row.started_at = _parse_time(n8n_execution.get("startedAt")) or row.started_at
     if status in FINISHED_STATUSES:
         row.finished_at = _parse_time(n8n_execution.get("stoppedAt")) or row.finished_at
-        row.output = summarize_output(n8n_execution)
+        row.output = _without_nul(summarize_output(n8n_execution))
     result = (n8n_execution.get("data") or {}).get("resultData") or {}
     error = result.get("error")
     if isinstance(error, dict):
-        row.error = str(error.get("message") or error.get("description") or "failed")[:2000]
+        message = str(error.get("message") or error.get("description") or "failed")
+        row.error = message.replace("\x00", "")[:2000]
         node = error.get("node")
         # Code-node errors carry no node; the node that ran last is the one that failed.
         name = node.get("name") if isinstance(node, dict) else node
