@@ -4,10 +4,13 @@ Run with `.venv/bin/python -m benchmarks.search_bench`; PostgreSQL too when
 SPREADERS_BENCH_DATABASE_URL names a server (e.g. postgresql://postgres@127.0.0.1/postgres): a
 throw-away database is created there and dropped afterwards. For each database: the whole-corpus
 import time, then `registry.search` p50/p99 over the queries of `benchmarks/relevance/requests.json`
-(what agents send: words, some with platforms) next to the bare full-text query over the same rows
-(FTS5 MATCH ordered by bm25, or tsvector @@ ordered by ts_rank_cd, top 10) on the same connection,
-so the ratio is what tenancy, filters, scoring and paging add. The corpus is then copied under new
-lineage keys up to 10,000 active templates and measured again. Last line: JSON.
+(what agents send: words, some with platforms) next to the bare full-text query for the same words
+over the same rows (FTS5 MATCH ordered by bm25, or tsvector @@ ordered by ts_rank, top 10). After
+one warm-up pass, each round times every request's search and its bare query back to back on one
+connection, so load on the machine falls on both alike and the ratio is what tenancy, filters,
+scoring, totals and paging add. The corpus is then copied under new lineage keys up to 10,000
+active templates and measured again. Targets: p99 under 10 ms and within 2x of the bare query's.
+Last line: JSON.
 """
 
 from __future__ import annotations
@@ -39,8 +42,10 @@ from spreaders.settings import Settings
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "n8n-workflows"
 REQUESTS = Path(__file__).resolve().parent / "relevance" / "requests.json"
 LARGE = 10_000
-ROUNDS = 5
+ROUNDS = 10
 TARGET_P99_MS = 10.0
+TARGET_RATIO = 2.0
+Call = Callable[[AsyncSession], Awaitable[Any]]
 
 
 def _searches() -> list[dict[str, Any]]:
@@ -53,16 +58,21 @@ def _percentiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": round(statistics.median(ordered), 3), "p99_ms": round(p99, 3)}
 
 
-async def _timed(calls: list[Callable[[AsyncSession], Awaitable[Any]]], ctx: AppContext) -> list[float]:
-    samples: list[float] = []
-    for _ in range(ROUNDS):
+async def _timed(
+    pairs: list[tuple[Call, Call]], ctx: AppContext, rounds: int = ROUNDS
+) -> tuple[list[float], list[float]]:
+    """Time each (search, raw) pair back to back on one connection, so load on the machine hits both alike."""
+    ours: list[float] = []
+    raw: list[float] = []
+    for _ in range(rounds):
         async with ctx.sessionmaker() as session:
             await session.execute(text("SELECT 1"))  # connection checked out before timing
-            for call in calls:
-                started = time.perf_counter()
-                await call(session)
-                samples.append((time.perf_counter() - started) * 1000)
-    return samples
+            for search, bare in pairs:
+                for call, samples in ((search, ours), (bare, raw)):
+                    started = time.perf_counter()
+                    await call(session)
+                    samples.append((time.perf_counter() - started) * 1000)
+    return ours, raw
 
 
 def _raw_query(dialect: str, words: list[str]) -> tuple[str, dict[str, Any]]:
@@ -76,7 +86,7 @@ def _raw_query(dialect: str, words: list[str]) -> tuple[str, dict[str, Any]]:
     params = {f"w{i}": word for i, word in enumerate(words)}
     tsquery = " || ".join(f"phraseto_tsquery('english'::regconfig, :{name})" for name in params)
     sql = (
-        "SELECT id, ts_rank_cd(search_vector, q) AS r "
+        "SELECT id, ts_rank(search_vector, q) AS r "
         f"FROM workflow_templates, (SELECT {tsquery} AS q) AS query "
         "WHERE search_vector @@ q ORDER BY r DESC LIMIT 10"
     )
@@ -86,7 +96,7 @@ def _raw_query(dialect: str, words: list[str]) -> tuple[str, dict[str, Any]]:
 async def _measure(ctx: AppContext, tenant_id: str, dialect: str) -> dict[str, Any]:
     searches = _searches()
 
-    def ours(search: dict[str, Any]) -> Callable[[AsyncSession], Awaitable[Any]]:
+    def ours(search: dict[str, Any]) -> Call:
         async def call(session: AsyncSession) -> Any:
             return await registry.search(
                 session, tenant_id=tenant_id, query=TemplateSearch(**search, limit=10)
@@ -94,7 +104,7 @@ async def _measure(ctx: AppContext, tenant_id: str, dialect: str) -> dict[str, A
 
         return call
 
-    def raw(search: dict[str, Any]) -> Callable[[AsyncSession], Awaitable[Any]]:
+    def raw(search: dict[str, Any]) -> Call:
         sql, params = _raw_query(dialect, terms(search["query"]))
 
         async def call(session: AsyncSession) -> Any:
@@ -102,14 +112,17 @@ async def _measure(ctx: AppContext, tenant_id: str, dialect: str) -> dict[str, A
 
         return call
 
-    await _timed([ours(s) for s in searches[:5]] + [raw(s) for s in searches[:5]], ctx)  # warm caches
-    service = _percentiles(await _timed([ours(s) for s in searches], ctx))
-    baseline = _percentiles(await _timed([raw(s) for s in searches], ctx))
+    pairs = [(ours(s), raw(s)) for s in searches]
+    await _timed(pairs, ctx, rounds=1)  # warm caches, statement caches and prepared statements
+    service_ms, raw_ms = await _timed(pairs, ctx)
+    service, baseline = _percentiles(service_ms), _percentiles(raw_ms)
     return {
         "search": service,
         "raw": baseline,
         "ratio_p50": round(service["p50_ms"] / baseline["p50_ms"], 2),
         "ratio_p99": round(service["p99_ms"] / baseline["p99_ms"], 2),
+        "meets_target": service["p99_ms"] < TARGET_P99_MS
+        and service["p99_ms"] <= TARGET_RATIO * baseline["p99_ms"],
     }
 
 
@@ -139,6 +152,14 @@ async def _grow(ctx: AppContext, tenant_id: str, size: int) -> int:
     return total
 
 
+async def _analyze(ctx: AppContext) -> None:
+    """Give the planner statistics after a bulk load, as autovacuum would (both sizes, both databases)."""
+    async with ctx.engine.begin() as conn:
+        await conn.execute(
+            text("ANALYZE" if ctx.engine.dialect.name == "sqlite" else "ANALYZE workflow_templates")
+        )
+
+
 async def bench(settings: Settings) -> dict[str, Any]:
     async with open_app(settings) as ctx:
         dialect = ctx.engine.dialect.name
@@ -147,15 +168,11 @@ async def bench(settings: Settings) -> dict[str, Any]:
         async with ctx.unit_of_work() as session:
             report = await registry.import_paths(session, tenant_id=tenant_id, paths=[CORPUS])
         import_s = time.perf_counter() - started
-        if dialect == "sqlite":
-            async with ctx.engine.begin() as conn:
-                await conn.execute(text("ANALYZE"))
+        await _analyze(ctx)
         result: dict[str, Any] = {"import_s": round(import_s, 2), "imported": report.imported}
         result[f"n{report.imported}"] = await _measure(ctx, tenant_id, dialect)
         grown = await _grow(ctx, tenant_id, LARGE)
-        if dialect == "postgresql":
-            async with ctx.engine.connect() as conn:
-                await conn.execute(text("ANALYZE workflow_templates"))
+        await _analyze(ctx)
         result[f"n{grown}"] = await _measure(ctx, tenant_id, dialect)
         return result
 
@@ -186,6 +203,7 @@ def _print(database: str, result: dict[str, Any]) -> None:
             f" search p50 {ours['p50_ms']:.2f} ms p99 {ours['p99_ms']:.2f} ms"
             f" | raw p50 {raw['p50_ms']:.2f} ms p99 {raw['p99_ms']:.2f} ms"
             f" | ratio p50 {figures['ratio_p50']} p99 {figures['ratio_p99']}"
+            f" | target {'met' if figures['meets_target'] else 'missed'}"
         )
 
 
@@ -202,6 +220,7 @@ async def main() -> None:
                 results["postgresql"] = await bench(Settings(data_dir=data_dir, database_url=url))
             _print("postgresql", results["postgresql"])
     results["target_p99_ms"] = TARGET_P99_MS
+    results["target_ratio_p99"] = TARGET_RATIO
     print(json.dumps(results))
 
 

@@ -94,7 +94,7 @@ async def test_search_only_sees_the_callers_templates(mcp_server: MCPServer[Any]
         result = await mcp_client.call_tool("workflow.search", {})
 
         assert not result.is_error
-        assert result.structured_content == {"items": [], "total": 0}
+        assert result.structured_content == {"items": [], "total": 0, "total_is_estimate": False}
         assert "No template matches" in text_of(result)
 
 

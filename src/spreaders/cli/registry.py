@@ -81,7 +81,7 @@ def registry_search(
     if as_json:
         print_json(page)
     else:
-        render.templates(page.items, title=f"{page.total} templates match")
+        render.templates(page.items, title=f"{page.total_text()} templates match")
 
 
 @registry_app.command("show")

@@ -65,6 +65,13 @@ class TemplateSearch(BaseModel):
 class TemplatePage(BaseModel):
     items: list[TemplateSummary]
     total: int
+    total_is_estimate: bool = Field(
+        default=False, description="True when more templates match than were counted (total is a floor)."
+    )
+
+    def total_text(self) -> str:
+        """The total as people read it: "1000+" when only counted up to a cap."""
+        return f"{self.total}+" if self.total_is_estimate else str(self.total)
 
 
 class ImportFailure(BaseModel):

@@ -3,13 +3,14 @@
 SQLite: the FTS5 table `workflow_templates_fts` (external content on the templates' rowid, porter
 stemming, kept in step by triggers; see migration 0002), ranked by bm25 with column weights.
 PostgreSQL: the generated column `workflow_templates.search_vector` (name A, description B, body C,
-'english') with a GIN index, ranked by ts_rank_cd. User text never reaches either query language:
+'english') with a GIN index, ranked by ts_rank. User text never reaches either query language:
 it is cut into word terms that are bound as parameters (PostgreSQL) or double-quoted phrases of
 letters and digits only (FTS5).
 """
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -42,10 +43,14 @@ from spreaders.registry.models import WorkflowTemplate
 
 FTS_TABLE: Final = "workflow_templates_fts"
 # bm25 weights for the FTS5 columns (name, description, search_text), close to PostgreSQL's
-# ts_rank_cd defaults for A / B / C (1.0 / 0.4 / 0.2). search_text repeats name and description.
+# ts_rank defaults for A / B / C (1.0 / 0.4 / 0.2). search_text repeats name and description.
 BM25_WEIGHTS: Final = (5.0, 2.0, 1.0)
 TS_CONFIG: Final = "english"
 MAX_TERMS: Final = 16
+# A search with words scores only the CANDIDATES most relevant matches (those holding every term
+# first), in blocks of this size for pages past the first block; totals are counted up to TOTAL_CAP.
+CANDIDATES: Final = 200
+TOTAL_CAP: Final = 1000
 
 # PostgreSQL's 'english' stop words (Snowball), dropped on both engines so they behave alike.
 # fmt: off
@@ -138,15 +143,26 @@ def fts5_query(words: Sequence[str], *, operator: str) -> str:
     return f" {operator} ".join(f'"{word}"' for word in words)
 
 
-def match_text(stmt: Select[Any], *, dialect: str, term_count: int) -> tuple[Select[Any], TextMatch]:
+def match_text(
+    stmt: Select[Any],
+    *,
+    dialect: str,
+    term_count: int,
+    ranked: bool = True,
+    tiered: bool = True,
+    engine_cut: bool = False,
+) -> tuple[Select[Any], TextMatch]:
     """Restrict `stmt` (over `facets(dialect)`) to rows matching any term; return how well each does.
 
     The terms are bind parameters (see `text_parameters`), so the statement can be built once per shape.
+    With `ranked=False` only the restriction is made (for counting) and the returned match is not usable.
+    With `engine_cut` (SQLite) the engine's hits are cut to the `fts_depth` best (by every-term-first
+    if `tiered`, then relevance, then rowid) before the facets are read.
     """
     if term_count < 1:
         raise ValueError("match_text needs at least one term")
     if dialect == "sqlite":
-        return _match_sqlite(stmt, term_count)
+        return _match_sqlite(stmt, term_count, ranked=ranked, tiered=tiered, engine_cut=engine_cut)
     if dialect == "postgresql":
         return _match_postgresql(stmt, term_count)
     raise NotImplementedError(f"Full-text search does not support {dialect!r}.")
@@ -163,18 +179,34 @@ def text_parameters(words: Sequence[str], *, dialect: str) -> dict[str, str]:
     }
 
 
-def _match_sqlite(stmt: Select[Any], term_count: int) -> tuple[Select[Any], TextMatch]:
+def _match_sqlite(
+    stmt: Select[Any], term_count: int, *, ranked: bool, tiered: bool, engine_cut: bool
+) -> tuple[Select[Any], TextMatch]:
+    if not ranked:
+        keys = text(f"SELECT rowid AS key FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any")
+        sub = keys.columns(key=Integer).subquery("fts_keys")
+        stmt = stmt.select_from(sub.join(FACETS, FACETS.c.rid == sub.c.key))
+        return stmt, TextMatch(relevance=literal_column("0"), all_terms=true())
     weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
     every_term = "1"
     if term_count > 1:
         every_term = f"rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_all)"
+    cut = ""
+    if engine_cut:
+        order = "all_terms DESC, relevance DESC, rowid" if tiered else "relevance DESC, rowid"
+        cut = f" ORDER BY {order} LIMIT :fts_depth"
     hits = text(
         f"SELECT rowid AS key, -bm25({FTS_TABLE}, {weights}) AS relevance, {every_term} AS all_terms "
-        f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any"
-    ).columns(key=Float, relevance=Float, all_terms=Float)
+        f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any{cut}"
+    ).columns(key=Integer, relevance=Float, all_terms=Integer)
     sub = hits.subquery("fts_hits")
     stmt = stmt.select_from(sub.join(FACETS, FACETS.c.rid == sub.c.key))
     return stmt, TextMatch(relevance=sub.c.relevance, all_terms=sub.c.all_terms == 1)
+
+
+def tie_breaker(dialect: str) -> ColumnElement[Any]:
+    """The last key of relevance order: the FTS5 rowid on SQLite (as the engine cuts its hits), else id."""
+    return FACETS.c.rid if dialect == "sqlite" else WorkflowTemplate.__table__.c.id
 
 
 def _match_postgresql(stmt: Select[Any], term_count: int) -> tuple[Select[Any], TextMatch]:
@@ -190,12 +222,18 @@ def _match_postgresql(stmt: Select[Any], term_count: int) -> tuple[Select[Any], 
     for query in queries[1:]:
         any_term = any_term.op("||")(query)
         all_terms = all_terms.op("&&")(query)
-    matches_any: ColumnElement[bool] = vector.op("@@", return_type=Boolean)(any_term)
+    # The tsqueries are made once in a one-row subquery: inlined, a generic plan of the prepared
+    # statement would rebuild them for every row it tests.
+    tsquery = select(any_term.label("any_terms"), all_terms.label("all_terms")).subquery("tsquery")
+    matches_any: ColumnElement[bool] = vector.op("@@", return_type=Boolean)(tsquery.c.any_terms)
     matches_all: ColumnElement[bool] = (
-        vector.op("@@", return_type=Boolean)(all_terms) if term_count > 1 else true()
+        vector.op("@@", return_type=Boolean)(tsquery.c.all_terms) if term_count > 1 else true()
     )
-    relevance: ColumnElement[float] = cast(func.ts_rank_cd(vector, any_term), Float)
-    return stmt.where(matches_any), TextMatch(relevance=relevance, all_terms=matches_all)
+    # ts_rank, not ts_rank_cd: no cover-density pass over each match's positions, same A/B/C weights.
+    relevance: ColumnElement[float] = cast(func.ts_rank(vector, tsquery.c.any_terms), Float)
+    templates = WorkflowTemplate.__table__
+    stmt = stmt.select_from(templates.join(tsquery, true())).where(matches_any)
+    return stmt, TextMatch(relevance=relevance, all_terms=matches_all)
 
 
 def _fold(word: str) -> str:
@@ -210,6 +248,24 @@ def json_hits(column: Any, parameter: str | None, *, dialect: str) -> ColumnElem
     items = elements.table_valued("value")
     wanted = bindparam(parameter, expanding=True, type_=String)
     return select(func.count()).select_from(items).where(items.c.value.in_(wanted)).scalar_subquery()
+
+
+def json_holds_any(column: Any, parameter: str, count: int, *, dialect: str) -> ColumnElement[bool]:
+    """True when a JSON list-of-strings column holds any of the `count` strings bound by `json_strings`.
+
+    On SQLite this looks for each string's JSON form in the column's text (instr), which is far cheaper
+    than opening the list with json_each for every match; on PostgreSQL it is `json_hits(...) > 0`.
+    """
+    if dialect != "sqlite":
+        return json_hits(column, parameter, dialect=dialect) > 0
+    return or_(
+        *(func.instr(column, bindparam(f"{parameter}_json_{i}", type_=String)) > 0 for i in range(count))
+    )
+
+
+def json_strings(parameter: str, values: Sequence[str]) -> dict[str, str]:
+    """The bind parameters `json_holds_any` expects on SQLite: each value as its JSON string."""
+    return {f"{parameter}_json_{i}": json.dumps(value) for i, value in enumerate(values)}
 
 
 def credentials_within(column: Any, parameter: str, *, dialect: str) -> ColumnElement[bool]:

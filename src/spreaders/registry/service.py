@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass
@@ -273,8 +274,14 @@ async def search(
         self_contained=query.self_contained is not None,
         connected_only=query.connected_only,
         ranking=ranking,
+        deep=bool(words) and query.offset + query.limit > fulltext.CANDIDATES,
     )
-    page, count = _search_statements(shape)
+    # SQLite first takes only the engine's best hits (twice the candidates) before reading the facets,
+    # when only tenancy filters them. If fewer candidates than asked for and than match are left
+    # (another tenant's or version's rows ranked higher), it reads the facets of every hit.
+    fast = bool(words) and dialect == "sqlite" and not _narrowed(query, platforms, capabilities)
+    page, count = _search_statements(dataclasses.replace(shape, engine_cut=fast))
+    blocks = -(-(query.offset + query.limit) // fulltext.CANDIDATES)
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
         "category": query.category,
@@ -283,24 +290,40 @@ async def search(
         "platforms": platforms,
         "capabilities": capabilities,
         "connected": sorted(set(connected_credential_types or ())),
+        **fulltext.json_strings("platforms", platforms),
+        **fulltext.json_strings("capabilities", capabilities),
+        "depth": blocks * fulltext.CANDIDATES,
+        "fts_depth": 2 * blocks * fulltext.CANDIDATES,
         "page_limit": query.limit,
         "page_offset": query.offset,
         **(fulltext.text_parameters(words, dialect=dialect) if words else {}),
     }
-    ranked = (await session.execute(page, params)).all()
-    total = ranked[0].total if ranked else (await session.execute(count, params)).scalar_one()
-    # Only the page's rows are read from the (wide) template table.
-    rows = {
-        row.id: row
-        for row in await session.execute(
-            select(*_SUMMARY_COLUMNS).where(WorkflowTemplate.id.in_([hit.id for hit in ranked]))
-        )
-    }
-    items = [
-        TemplateSummary.model_validate(rows[hit.id]).model_copy(update={"score": round(hit.score, 4)})
-        for hit in ranked
-    ]
-    return TemplatePage(items=items, total=total)
+    rows = (await session.execute(page, params)).all()
+    exact = bool(rows) and dialect == "postgresql"
+    if rows:
+        counted = rows[0].total
+    elif query.offset or fast:
+        counted = (await session.execute(count, params)).scalar_one()
+    else:
+        counted = 0
+    if fast and (rows[0].found if rows else 0) < min(params["depth"], counted):
+        rows = (await session.execute(_search_statements(shape)[0], params)).all()
+    items = [TemplateSummary.model_validate({**row._mapping, "score": round(row.score, 4)}) for row in rows]
+    if exact or counted <= fulltext.TOTAL_CAP:
+        return TemplatePage(items=items, total=counted)
+    return TemplatePage(items=items, total=fulltext.TOTAL_CAP, total_is_estimate=True)
+
+
+def _narrowed(query: TemplateSearch, platforms: Sequence[str], capabilities: Sequence[str]) -> bool:
+    """Whether a search filters on more than tenancy (so cutting the engine's hits first rarely pays)."""
+    return bool(
+        platforms
+        or capabilities
+        or query.connected_only
+        or query.category is not None
+        or query.trigger_type is not None
+        or query.self_contained is not None
+    )
 
 
 @dataclass(frozen=True)
@@ -316,49 +339,111 @@ class _SearchShape:
     self_contained: bool
     connected_only: bool
     ranking: fulltext.Ranking
+    deep: bool = False  # a page past the first block of candidates
+    engine_cut: bool = False  # SQLite: cut the FTS5 hits before reading facets (see `search`)
 
 
 @functools.lru_cache(maxsize=256)
 def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
-    """Build the ranked-page and total-count statements for one shape of search."""
+    """Build the page statement (rows, scores and total in one round trip) and the capped count.
+
+    The page's total is exact on PostgreSQL and counted up to `TOTAL_CAP` + 1 on SQLite.
+
+    With words, only the most relevant matches are scored: they are cut, best first by (holds every
+    term, relevance), into blocks of `CANDIDATES`; the page comes from the first `depth` of them,
+    ordered by block, then all-words-first and score, each block normalised on its own. Without
+    words every match is scored in one block, as specified.
+    """
     dialect = shape.dialect
     source = fulltext.facets(dialect).c
-    stmt = select(source.id, source.name, source.usage_count, source.success_count).where(
-        source.tenant_id == bindparam("tenant_id"), source.is_active.is_(True)
+    matches, counted = (
+        select(*columns).where(source.tenant_id == bindparam("tenant_id"), source.is_active.is_(True))
+        for columns in (
+            (source.id, source.name, source.usage_count, source.success_count),
+            (literal(1).label("hit"),),
+        )
     )
     relevance: ColumnElement[float] = literal(0.0, Float)
     all_terms: ColumnElement[bool] = true()
+    # With one term every match holds every term (and PostgreSQL refuses to order by a constant).
+    tiered = shape.term_count > 1 and shape.ranking.all_words_first
     if shape.term_count:
-        stmt, match = fulltext.match_text(stmt, dialect=dialect, term_count=shape.term_count)
-        relevance, all_terms = match.relevance, match.all_terms
-    if shape.category:
-        stmt = stmt.where(source.category == bindparam("category"))
-    if shape.trigger_type:
-        stmt = stmt.where(source.trigger_type == bindparam("trigger_type"))
-    if shape.self_contained:
-        stmt = stmt.where(source.self_contained == bindparam("self_contained"))
-    platform_hits = fulltext.json_hits(
-        source.platforms, "platforms" if shape.platform_count else None, dialect=dialect
-    )
-    capability_hits = fulltext.json_hits(
-        source.capabilities, "capabilities" if shape.capability_count else None, dialect=dialect
-    )
-    if shape.platform_count:
-        stmt = stmt.where(platform_hits > 0)
-    if shape.capability_count:
-        stmt = stmt.where(capability_hits > 0)
-    if shape.connected_only:
-        stmt = stmt.where(
-            fulltext.credentials_within(source.required_credentials, "connected", dialect=dialect)
+        matches, match = fulltext.match_text(
+            matches, dialect=dialect, term_count=shape.term_count, tiered=tiered, engine_cut=shape.engine_cut
         )
-    candidates = stmt.add_columns(
-        platform_hits.label("platform_hits"),
-        capability_hits.label("capability_hits"),
+        relevance, all_terms = match.relevance, match.all_terms
+        counted, _ = fulltext.match_text(counted, dialect=dialect, term_count=shape.term_count, ranked=False)
+    filters: list[ColumnElement[bool]] = []
+    if shape.category:
+        filters.append(source.category == bindparam("category"))
+    if shape.trigger_type:
+        filters.append(source.trigger_type == bindparam("trigger_type"))
+    if shape.self_contained:
+        filters.append(source.self_contained == bindparam("self_contained"))
+    if shape.platform_count:
+        filters.append(
+            fulltext.json_holds_any(source.platforms, "platforms", shape.platform_count, dialect=dialect)
+        )
+    if shape.capability_count:
+        filters.append(
+            fulltext.json_holds_any(
+                source.capabilities, "capabilities", shape.capability_count, dialect=dialect
+            )
+        )
+    if shape.connected_only:
+        filters.append(fulltext.credentials_within(source.required_credentials, "connected", dialect=dialect))
+    matches, counted = matches.where(*filters), counted.where(*filters)
+    total = (
+        select(func.count()).select_from(counted.limit(fulltext.TOTAL_CAP + 1).subquery()).scalar_subquery()
+    )
+    tie = fulltext.tie_breaker(dialect)
+    # PostgreSQL reads every match (no engine-side cut), so counting them all there is nearly free,
+    # while a separate count would test every row's vector again.
+    exact: ColumnElement[int] = func.count().over() if dialect == "postgresql" else total
+    matches = matches.add_columns(
+        source.platforms,
+        source.capabilities,
         relevance.label("relevance"),
         all_terms.label("all_terms"),
-        func.max(source.usage_count).over().label("most_used"),
-        func.max(relevance).over().label("best_relevance"),
-        func.count().over().label("total"),
+        tie.label("tie"),
+        exact.label("total"),
+    )
+    by_relevance: list[ColumnElement[Any]] = [relevance.desc(), tie]
+    if tiered:
+        by_relevance.insert(0, all_terms.desc())
+    bounded = matches
+    if shape.term_count:
+        bounded = matches.order_by(*by_relevance).limit(bindparam("depth", type_=Integer))
+    block: ColumnElement[int] = literal(0, Integer)
+    if shape.deep:
+        inner = bounded.subquery("bounded")
+        position = func.row_number().over(
+            order_by=[
+                *([inner.c.all_terms.desc()] if tiered else []),
+                inner.c.relevance.desc(),
+                inner.c.tie,
+            ]
+        )
+        bounded = select(inner, ((position - 1) // fulltext.CANDIDATES).label("block"))
+        block = bounded.selected_columns.block
+    else:
+        bounded = bounded.add_columns(block.label("block"))
+    blocked = bounded.subquery("blocked")
+    per_block = blocked.c.block if shape.deep else None
+    # Platform and capability hits are counted for the candidates only.
+    platform_hits = fulltext.json_hits(
+        blocked.c.platforms, "platforms" if shape.platform_count else None, dialect=dialect
+    )
+    capability_hits = fulltext.json_hits(
+        blocked.c.capabilities, "capabilities" if shape.capability_count else None, dialect=dialect
+    )
+    candidates = select(
+        blocked,
+        platform_hits.label("platform_hits"),
+        capability_hits.label("capability_hits"),
+        func.max(blocked.c.usage_count).over(partition_by=per_block).label("most_used"),
+        func.max(blocked.c.relevance).over(partition_by=per_block).label("best_relevance"),
+        func.count().over().label("found"),
     ).subquery("candidates")
     score = _score(
         candidates,
@@ -366,17 +451,31 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
         platforms=shape.platform_count,
         capabilities=shape.capability_count,
     )
-    order: list[ColumnElement[Any]] = []
-    if shape.term_count and shape.ranking.all_words_first:
-        order.append(candidates.c.all_terms.desc())
-    order += [score.desc(), fulltext.name_order(candidates.c.name, dialect=dialect), candidates.c.id]
-    page = (
-        select(candidates.c.id, score.label("score"), candidates.c.total)
-        .order_by(*order)
+    c = candidates.c
+    ranked = (
+        select(c.id, c.found, c.total, c.block, c.all_terms, c.name, score.label("score"))
+        .order_by(*_page_order(c, score, tiered=tiered, dialect=dialect))
         .limit(bindparam("page_limit", type_=Integer))
         .offset(bindparam("page_offset", type_=Integer))
+        .subquery("ranked")
     )
-    return page, select(func.count()).select_from(candidates)
+    # Only the page's rows are read from the (wide) template table, in the same statement.
+    page = (
+        select(*_SUMMARY_COLUMNS, ranked.c.score, ranked.c.found, ranked.c.total)
+        .join_from(ranked, WorkflowTemplate, WorkflowTemplate.id == ranked.c.id)
+        .order_by(*_page_order(ranked.c, ranked.c.score, tiered=tiered, dialect=dialect))
+    )
+    return page, select(total)
+
+
+def _page_order(
+    c: Any, score: ColumnElement[float], *, tiered: bool, dialect: str
+) -> list[ColumnElement[Any]]:
+    """Block, then all words first, then score, then name and id."""
+    order: list[ColumnElement[Any]] = [c.block]
+    if tiered:
+        order.append(c.all_terms.desc())
+    return [*order, score.desc(), fulltext.name_order(c.name, dialect=dialect), c.id]
 
 
 def _score(

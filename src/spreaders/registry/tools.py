@@ -72,7 +72,7 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
         if not page.items:
             return result(page, "No template matches; try fewer words or filters.")
         names = "; ".join(f"{t.name} ({t.id})" for t in page.items)
-        return result(page, f"{page.total} templates match, best first: {names}.")
+        return result(page, f"{page.total_text()} templates match, best first: {names}.")
 
     @tool(server, name="workflow.get", description=GET, annotations=READ_ONLY)
     async def get(
