@@ -17,35 +17,11 @@ from spreaders.orchestrator.models import Deployment
 from spreaders.provisioning.models import N8nInstance
 from spreaders.registry import service as registry
 
+from ..orchestrator.helpers import code_workflow
+
 ECHO_JS = "return [{ json: { received: $json.body, doubled: ($json.body.n || 0) * 2 } }];"
 FAIL_JS = "throw new Error('the copywriter is on strike');"
-
-
-def code_workflow(name: str, js: str) -> dict[str, Any]:
-    """Manual trigger -> one Code node running `js`."""
-    return {
-        "name": name,
-        "nodes": [
-            {
-                "id": "trigger",
-                "name": "When clicking Execute",
-                "type": "n8n-nodes-base.manualTrigger",
-                "typeVersion": 1,
-                "position": [0, 0],
-                "parameters": {},
-            },
-            {
-                "id": "code",
-                "name": "Work",
-                "type": "n8n-nodes-base.code",
-                "typeVersion": 2,
-                "position": [220, 0],
-                "parameters": {"jsCode": js},
-            },
-        ],
-        "connections": {"When clicking Execute": {"main": [[{"node": "Work", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
+__all__ = ["ECHO_JS", "FAIL_JS", "code_workflow"]
 
 
 def wait_workflow(name: str, seconds: int) -> dict[str, Any]:
