@@ -5,6 +5,7 @@ import uuid
 from typing import Any
 
 from spreaders.registry.normalize import name_from_file, normalize
+from spreaders.registry.validate import validate
 
 
 def node(name: str, kind: str, **extra: Any) -> dict[str, Any]:
@@ -129,7 +130,7 @@ def test_instance_leftovers_do_not_change_the_content_hash() -> None:
     assert normalize(other).content_hash == normalize(exported()).content_hash
 
 
-def test_problems_in_the_graph_are_reported_as_warnings() -> None:
+def test_graph_repairs_are_reported_and_observations_left_to_the_validator() -> None:
     document = {
         "nodes": [
             node("Set", "set"),
@@ -142,11 +143,10 @@ def test_problems_in_the_graph_are_reported_as_warnings() -> None:
         },
     }
     result = normalize(document)
-    assert "2 nodes share the name 'Set'; connections to it are ambiguous" in result.warnings
     assert "connections named the missing node 'Nowhere'; they were dropped" in result.warnings
     assert "connections named the missing node 'Ghost'; they were dropped" in result.warnings
-    assert "expressions refer to the missing node 'Gone'" in result.warnings
-    assert any(warning.startswith("no trigger node") for warning in result.warnings)
+    codes = {issue.code for issue in validate(result.workflow, catalog=None)}
+    assert {"duplicate-node-name", "expression-missing-node", "no-trigger"} <= codes
     assert result.workflow["connections"] == {"Set": {"main": [[link("Code")], []]}}
 
 

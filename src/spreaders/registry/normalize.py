@@ -13,13 +13,11 @@ import hashlib
 import json
 import re
 import uuid
-from collections import Counter
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import PurePath
 from typing import Any
 
-from spreaders.registry.classify import detect_trigger, short_type
+from spreaders.registry.classify import short_type
 from spreaders.registry.validate import drop_api_refused_fields
 
 # Instance state an export carries that means nothing in another n8n.
@@ -36,11 +34,6 @@ _DROPPED_TOP_LEVEL = (
     "staticData",
 )
 _NODE_ID_NAMESPACE = uuid.UUID("6f1c39e0-5b7a-4d2e-9c1e-2f3b8a9d7c41")
-_EXPRESSION_REFS = (
-    re.compile(r"""\$\(\s*(['"`])((?:\\.|(?!\1).)+)\1\s*\)"""),
-    re.compile(r"""\$node\[\s*(['"])((?:\\.|(?!\1).)+)\1\s*\]"""),
-)
-_ESCAPED = re.compile(r"\\(.)")
 _SUB_WORKFLOW_TYPES = frozenset({"executeWorkflow", "toolWorkflow"})
 MAX_NAME_LENGTH = 300
 
@@ -86,14 +79,10 @@ def normalize(
     # leftovers or later edits to parameters do not change them.
     seed = canonical_json([[node.get("name"), node["type"]] for node in workflow["nodes"]])
     workflow["nodes"] = _clean_nodes(workflow["nodes"], seed, warnings)
+    # Warnings here say what normalising changed; what it only notices (duplicate names, missing
+    # trigger, expressions naming absent nodes) is the validator's to report.
     names = [node["name"] for node in workflow["nodes"]]
-    for name, count in sorted(Counter(names).items()):
-        if count > 1:
-            warnings.append(f"{count} nodes share the name {name!r}; connections to it are ambiguous")
     workflow["connections"] = _clean_connections(workflow.get("connections"), set(names), warnings)
-    _warn_about_references(workflow["nodes"], set(names), warnings)
-    if detect_trigger(workflow["nodes"]) == "none":
-        warnings.append("no trigger node: the workflow can only be started by the platform")
 
     workflow["name"] = _workflow_name(workflow, file_name)
     warnings.extend(drop_api_refused_fields(workflow))
@@ -245,30 +234,3 @@ def _clean_connections(connections: object, names: set[str], warnings: list[str]
     for name in sorted(missing):
         warnings.append(f"connections named the missing node {name!r}; they were dropped")
     return cleaned
-
-
-def _warn_about_references(nodes: list[dict[str, Any]], names: set[str], warnings: list[str]) -> None:
-    missing: set[str] = set()
-    for node in nodes:
-        for text in _strings(node["parameters"]):
-            if "$" not in text:
-                continue
-            for pattern in _EXPRESSION_REFS:
-                for match in pattern.finditer(text):
-                    name = _ESCAPED.sub(r"\1", match.group(2))
-                    # `$('#id')` in Code nodes is a jQuery-style selector, not a node.
-                    if name not in names and not name.startswith(("#", ".")):
-                        missing.add(name)
-    for name in sorted(missing):
-        warnings.append(f"expressions refer to the missing node {name!r}")
-
-
-def _strings(value: object) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
