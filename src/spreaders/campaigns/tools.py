@@ -221,6 +221,22 @@ def _backend(
     return planner.select_backend(settings, app.http)
 
 
+def _plan_inputs(
+    ctx: Context[Any, Any],
+    app: AppContext,
+    *,
+    prompt: str,
+    now: datetime | None,
+    timezone: str,
+    answers: ElicitationResult[BaseModel],
+    sampled: CreateMessageResult | None,
+) -> tuple[dict[str, str], PlannerBackend | None]:
+    """The user's elicited answers and the backend that plans with them (shared by create and analyze)."""
+    given = _answers(answers)
+    asked = planner.plan_request(prompt, now=now, tz=timezone, answers=given) if sampled else None
+    return given, _backend(ctx, app, sampled, asked)
+
+
 def _prefetch_sampling(ctx: Context[Any, Any], settings: PlannerSettings) -> bool:
     return _client_samples(ctx, settings) and _input_required(ctx)
 
@@ -331,9 +347,9 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
         ] = False,
     ) -> Annotated[CallToolResult, CampaignCreated]:
         caller = env.caller("campaigns:write")
-        given = _answers(answers)
-        asked = planner.plan_request(prompt, now=now, tz=timezone, answers=given) if sampled else None
-        backend = _backend(ctx, caller.app, sampled, asked)
+        given, backend = _plan_inputs(
+            ctx, caller.app, prompt=prompt, now=now, timezone=timezone, answers=answers, sampled=sampled
+        )
         async with caller.app.unit_of_work() as session:
             created = await campaigns.create_from_prompt(
                 session,
@@ -365,9 +381,9 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
         ] = None,
     ) -> Annotated[CallToolResult, PlanDraft]:
         caller = env.caller("campaigns:write")
-        given = _answers(answers)
-        asked = planner.plan_request(prompt, now=now, tz=timezone, answers=given) if sampled else None
-        backend = _backend(ctx, caller.app, sampled, asked)
+        given, backend = _plan_inputs(
+            ctx, caller.app, prompt=prompt, now=now, timezone=timezone, answers=answers, sampled=sampled
+        )
         async with caller.app.unit_of_work() as session:
             draft = await campaigns.draft_from_prompt(
                 session,

@@ -24,7 +24,11 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 @router.post("/search", dependencies=[require("workflows:read")])
 async def search(body: TemplateSearch, session: Session, principal: CurrentPrincipal) -> TemplatePage:
     """Search templates by words, platforms, capabilities, category and trigger."""
-    connected = await vault.connected_credential_types(session, tenant_id=principal.tenant_id)
+    connected = (
+        await vault.connected_credential_types(session, tenant_id=principal.tenant_id)
+        if body.connected_only
+        else None
+    )
     return await registry.search(
         session, tenant_id=principal.tenant_id, query=body, connected_credential_types=connected
     )
@@ -44,7 +48,11 @@ async def import_workflow(
 @router.post("/select", dependencies=[require("workflows:read")])
 async def select_templates(body: SelectRequest, session: Session, principal: CurrentPrincipal) -> Selection:
     """A non-redundant set of templates for a plan's needs, prerequisites first, gaps named."""
-    connected = await vault.connected_credential_types(session, tenant_id=principal.tenant_id)
+    connected = (
+        await vault.connected_credential_types(session, tenant_id=principal.tenant_id)
+        if body.connected_only
+        else set()
+    )
     return await selection.select_templates(
         session, tenant_id=principal.tenant_id, request=body, connected_credential_types=connected
     )

@@ -65,7 +65,11 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
         )
         tenant_id = caller.principal.tenant_id
         async with caller.app.unit_of_work() as session:
-            connected = await vault.connected_credential_types(session, tenant_id=tenant_id)
+            connected = (
+                await vault.connected_credential_types(session, tenant_id=tenant_id)
+                if connectedOnly
+                else None
+            )
             page = await registry.search(
                 session, tenant_id=tenant_id, query=query_model, connected_credential_types=connected
             )
