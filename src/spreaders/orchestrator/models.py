@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,3 +25,5 @@ class Deployment(TenantMixin, TimestampMixin, Base):
     # Secret webhook path of the entry the platform adds to start the workflow on demand.
     entry_path: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=False)
+    # {n8n credential type: n8n credential id} bound into the deployed nodes; a change means redeploy.
+    credential_refs: Mapped[dict[str, Any]] = mapped_column(default=dict)

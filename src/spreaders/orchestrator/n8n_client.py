@@ -89,6 +89,25 @@ class N8nClient:
         workflows: list[dict[str, Any]] = result.get("data", [])
         return workflows
 
+    async def update_workflow(self, workflow_id: str, workflow: dict[str, Any]) -> None:
+        """Replace a workflow's name, nodes, connections and settings; an active one goes live at once."""
+        body = {key: workflow[key] for key in ("name", "nodes", "connections", "settings") if key in workflow}
+        await self._send("PUT", f"/workflows/{workflow_id}", json=body)
+
+    async def credential_schema(self, credential_type: str) -> dict[str, Any]:
+        result: dict[str, Any] = await self._read(f"/credentials/schema/{credential_type}")
+        return result
+
+    async def create_credential(self, *, name: str, credential_type: str, data: dict[str, Any]) -> str:
+        """Create a credential and return its id; n8n never gives its data back."""
+        created = await self._send(
+            "POST", "/credentials", json={"name": name, "type": credential_type, "data": data}
+        )
+        return str(created["id"])
+
+    async def delete_credential(self, credential_id: str) -> None:
+        await self._send("DELETE", f"/credentials/{credential_id}")
+
     async def list_executions(self, *, workflow_id: str, limit: int = 100) -> list[dict[str, Any]]:
         """Executions of one workflow, running ones included (n8n leaves those out unless asked)."""
         found: list[dict[str, Any]] = []

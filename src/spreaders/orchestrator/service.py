@@ -30,6 +30,7 @@ from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.schemas import InstanceConnection
 from spreaders.registry import service as registry
+from spreaders.vault import n8n_sync
 
 POLL_FIRST_S = 0.003
 POLL_MAX_S = 0.25
@@ -59,8 +60,18 @@ async def deploy(
         )
         existing = (await session.execute(query)).scalar_one_or_none()
         workflow, name = dict(template.workflow), f"{template.name} [spreaders {template.id[-8:]}]"
+    needed = n8n_sync.credential_types(workflow)
+    refs = (
+        await n8n_sync.credentials_for(ctx, tenant_id=tenant_id, conn=conn, client=client, n8n_types=needed)
+        if needed
+        else {}
+    )
+    ref_ids = {cred_type: ref.id for cred_type, ref in refs.items()}
+    workflow = n8n_sync.bind(workflow, refs)
     if existing is not None and existing.active and not replace:
-        return existing
+        if existing.credential_refs == ref_ids:
+            return existing
+        return await _rebind(ctx, client, existing, workflow, name=name, ref_ids=ref_ids)
     entry_path = new_entry_path()
     created = await client.create_workflow(build_deployable(workflow, name=name, entry_path=entry_path))
     n8n_id = str(created["id"])
@@ -83,6 +94,26 @@ async def deploy(
             )
             session.add(deployment)
         deployment.n8n_workflow_id, deployment.entry_path, deployment.active = n8n_id, entry_path, True
+        deployment.credential_refs = ref_ids
+    return deployment
+
+
+async def _rebind(
+    ctx: AppContext,
+    client: N8nClient,
+    existing: Deployment,
+    workflow: dict[str, Any],
+    *,
+    name: str,
+    ref_ids: dict[str, str],
+) -> Deployment:
+    """Update a live deployment in place when the credentials it should use changed (new connection)."""
+    await client.update_workflow(
+        existing.n8n_workflow_id, build_deployable(workflow, name=name, entry_path=existing.entry_path)
+    )
+    async with ctx.unit_of_work() as session:
+        deployment = await session.get_one(Deployment, existing.id)
+        deployment.credential_refs = ref_ids
     return deployment
 
 

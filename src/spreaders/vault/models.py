@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spreaders.db.base import Base, TenantMixin, TimestampMixin
@@ -20,6 +20,8 @@ class Credential(TenantMixin, TimestampMixin, Base):
     label: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default="connected")
     secret: Mapped[bytes] = mapped_column(LargeBinary)
+    # Bumped whenever the secret's content changes (a refresh), not when it is only re-wrapped.
+    secret_version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime | None]
 
 
@@ -33,3 +35,27 @@ class ConnectRequest(TenantMixin, TimestampMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+
+
+class N8nCredentialLink(TenantMixin, TimestampMixin, Base):
+    """An n8n credential made from a connected account in one instance.
+
+    `credential_id` goes NULL when the account is disconnected while the instance cannot be reached:
+    such a row names an n8n credential still to be deleted there (see `vault.n8n_sync.delete_orphans`).
+    """
+
+    __tablename__ = "n8n_credential_links"
+    __table_args__ = (
+        UniqueConstraint("instance_id", "credential_id", "n8n_type", name="uq_n8n_credential_links_target"),
+    )
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    credential_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("credentials.id", ondelete="SET NULL"), index=True
+    )
+    instance_id: Mapped[str] = mapped_column(String(40), ForeignKey("n8n_instances.id", ondelete="CASCADE"))
+    n8n_type: Mapped[str] = mapped_column(String(120))
+    n8n_credential_id: Mapped[str] = mapped_column(String(64))
+    n8n_name: Mapped[str] = mapped_column(String(300))
+    # The account's secret_version the n8n copy was made from; an older one is replaced on next use.
+    secret_version: Mapped[int] = mapped_column(default=1)

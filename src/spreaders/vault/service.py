@@ -261,3 +261,20 @@ async def connected_credential_types(session: AsyncSession, *, tenant_id: str) -
         if platform in known
         for t in catalogue.get(platform).n8n_credential_types
     }
+
+
+async def update_secret(
+    session: AsyncSession, cipher: Cipher, *, tenant_id: str, credential_id: str, values: Mapping[str, str]
+) -> CredentialRead:
+    """Replace a credential's values (a refreshed token set) and bump its secret version.
+
+    n8n copies made from the older version are replaced by `vault.n8n_sync.resync` or on next deploy.
+    """
+    row = await _get_credential(session, tenant_id, credential_id)
+    row.secret = cipher.seal(
+        json.dumps(dict(values), sort_keys=True).encode(), aad=credential_aad(tenant_id, credential_id)
+    )
+    row.secret_version += 1
+    row.updated_at = utcnow()
+    await session.flush()
+    return CredentialRead.model_validate(row)
