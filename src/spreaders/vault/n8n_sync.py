@@ -285,6 +285,16 @@ async def forget(
     return await _delete_links(ctx, links, connections)
 
 
+async def disconnect(ctx: AppContext, *, tenant_id: str, credential_id: str) -> None:
+    """Delete a connected account and the n8n credentials made from it (unreachable ones later)."""
+    async with ctx.sessionmaker() as session:
+        await vault.get_credential(session, tenant_id=tenant_id, credential_id=credential_id)
+    connections = await running_connections(ctx, tenant_id=tenant_id)
+    await forget(ctx, tenant_id=tenant_id, credential_id=credential_id, connections=connections)
+    async with ctx.unit_of_work() as session:
+        await vault.delete_credential(session, tenant_id=tenant_id, credential_id=credential_id)
+
+
 async def delete_orphans(
     ctx: AppContext, *, tenant_id: str, connections: Mapping[str, InstanceConnection]
 ) -> int:

@@ -4,6 +4,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
 from spreaders.api.deps import Ctx, CurrentPrincipal, Session, require
+from spreaders.vault import n8n_sync
 from spreaders.vault import service as vault
 from spreaders.vault.schemas import ConnectLink, CredentialRead
 
@@ -30,6 +31,7 @@ async def list_credentials(session: Session, principal: CurrentPrincipal) -> lis
 
 
 @router.delete("/{credential_id}", status_code=204, dependencies=[require("credentials:write")])
-async def delete_credential(credential_id: str, session: Session, principal: CurrentPrincipal) -> Response:
-    await vault.delete_credential(session, tenant_id=principal.tenant_id, credential_id=credential_id)
+async def delete_credential(credential_id: str, ctx: Ctx, principal: CurrentPrincipal) -> Response:
+    """Disconnect: the sealed secret and the n8n credentials made from it are deleted."""
+    await n8n_sync.disconnect(ctx, tenant_id=principal.tenant_id, credential_id=credential_id)
     return Response(status_code=204)

@@ -196,6 +196,11 @@ async def _get_credential(session: AsyncSession, tenant_id: str, credential_id: 
     return row
 
 
+async def get_credential(session: AsyncSession, *, tenant_id: str, credential_id: str) -> CredentialRead:
+    """One of the tenant's credentials (metadata only); another tenant's id is NotFound."""
+    return CredentialRead.model_validate(await _get_credential(session, tenant_id, credential_id))
+
+
 async def list_credentials(session: AsyncSession, *, tenant_id: str) -> list[CredentialRead]:
     """List the tenant's credentials (metadata only, never values)."""
     rows = (

@@ -9,6 +9,7 @@ from mcp_types import CallToolResult
 from pydantic import BaseModel, Field
 
 from spreaders.mcp.toolkit import DESTRUCTIVE, READ_ONLY, WRITES, ToolEnv, result, tool
+from spreaders.vault import n8n_sync
 from spreaders.vault import service as vault
 from spreaders.vault.schemas import ConnectLink, CredentialRead
 
@@ -64,8 +65,7 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
         credentialId: Annotated[str, Field(description="Credential id from credential.list.")],
     ) -> Annotated[CallToolResult, CredentialDeleted]:
         caller = env.caller("credentials:write")
-        async with caller.app.unit_of_work() as session:
-            await vault.delete_credential(
-                session, tenant_id=caller.principal.tenant_id, credential_id=credentialId
-            )
+        await n8n_sync.disconnect(
+            caller.app, tenant_id=caller.principal.tenant_id, credential_id=credentialId
+        )
         return result(CredentialDeleted(id=credentialId, deleted=True), f"Deleted credential {credentialId}.")
