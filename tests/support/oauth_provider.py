@@ -242,6 +242,15 @@ class Browser:
     async def finish(self, callback_url: str) -> httpx.Response:
         return await self.http.get(callback_url)
 
+    def verifier_cookie(self) -> tuple[str, str, str]:
+        """The (name, value, path) of the PKCE verifier cookie Spreaders set in this browser."""
+        [cookie] = [c for c in self.http.cookies.jar if c.name.startswith("spr_pkce_")]
+        assert cookie.value is not None
+        return cookie.name, cookie.value, cookie.path
+
+    def set_verifier_cookie(self, name: str, value: str, path: str) -> None:
+        self.http.cookies.set(name, value, domain="spreaders.test", path=path)
+
 
 async def connect_link(ctx: AppContext, principal: Principal, **options: object) -> str:
     async with ctx.unit_of_work() as session:
