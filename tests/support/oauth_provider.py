@@ -81,7 +81,7 @@ class OAuthProvider:
         return f"{self.issuer}/resource"
 
     def client_settings(self, **changes: object) -> OAuthClientSettings:
-        """The operator's settings for this provider's client (`SPREADERS_OAUTH__CLIENTS__CUSTOM_OAUTH2__*`)."""
+        """The operator's settings for this client (`SPREADERS_OAUTH__CLIENTS__CUSTOM_OAUTH2__*`)."""
         base = OAuthClientSettings.model_validate(
             {
                 "client_id": self.client_id,

@@ -8,6 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
@@ -19,6 +20,7 @@ from spreaders.vault import service as vault
 from spreaders.vault.models import ConnectRequest
 from spreaders.vault.oauth import OAuthContext, verifier_cookie_name
 from spreaders.vault.refresh import refresh_if_needed
+from spreaders.vault.schemas import CredentialRead
 
 from ..support.oauth_provider import (
     PLATFORM,
@@ -194,8 +196,8 @@ async def test_disconnect_revokes_the_tokens_at_the_provider_and_deletes_the_sec
         )
     deleted_ids: list[str] = []
 
-    async def on_deleted(_session: object, credential: object) -> None:
-        deleted_ids.append(getattr(credential, "id"))
+    async def on_deleted(_session: AsyncSession, credential: CredentialRead) -> None:
+        deleted_ids.append(credential.id)
 
     async with ctx.unit_of_work() as session:
         deleted = await vault.delete_credential(

@@ -10,7 +10,6 @@ import httpx
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spreaders.bootstrap import AppContext
 from spreaders.db.base import utcnow
 from spreaders.vault import service as vault
 from spreaders.vault.models import Credential
