@@ -149,6 +149,29 @@ def oauth_app(settings: OAuthSettings, platform: str, *, base_url: str) -> OAuth
     )
 
 
+async def claim_once(
+    session: AsyncSession, request: ConnectRequest, unset: str, values: dict[str, Any]
+) -> bool:
+    """Set `values` on the request only while its column `unset` is empty; True when this call won.
+
+    A conditional update: of two concurrent uses of one link or state, only one sees it still empty.
+    """
+    claimed = (
+        await session.execute(
+            update(ConnectRequest)
+            .where(ConnectRequest.id == request.id, getattr(ConnectRequest, unset).is_(None))
+            .values(**values)
+            .returning(ConnectRequest.id)
+            .execution_options(synchronize_session=False)
+        )
+    ).scalar_one_or_none()
+    if claimed is None:
+        return False
+    for key, value in values.items():
+        set_committed_value(request, key, value)
+    return True
+
+
 @dataclass(frozen=True)
 class Authorization:
     """Where to send the browser, and the verifier (and its cookie name) it must bring back."""
@@ -169,24 +192,14 @@ async def begin_authorization(
     state = secrets.token_urlsafe(32)
     verifier = generate_token(64)
     callback = redirect_uri(oauth.base_url, request.platform)
-    # Conditional update: of two presses of one link, only one sees it unused.
-    claimed = (
-        await session.execute(
-            update(ConnectRequest)
-            .where(ConnectRequest.id == request.id, ConnectRequest.used_at.is_(None))
-            .values(
-                used_at=now,
-                state_hash=_hash(state),
-                state_expires_at=now + timedelta(seconds=oauth.settings.state_ttl_s),
-                redirect_uri=callback,
-            )
-            .returning(ConnectRequest.id)
-            .execution_options(synchronize_session=False)
-        )
-    ).scalar_one_or_none()
-    if claimed is None:
+    values = {
+        "used_at": now,
+        "state_hash": _hash(state),
+        "state_expires_at": now + timedelta(seconds=oauth.settings.state_ttl_s),
+        "redirect_uri": callback,
+    }
+    if not await claim_once(session, request, "used_at", values):
         raise ConnectLinkUsed("This connect link was already used.", hint=_START_AGAIN)
-    set_committed_value(request, "used_at", now)
     scope = app.spec.scope_separator.join(request.scopes)
     client = app.session(timeout_s=oauth.settings.timeout_s, redirect_uri=callback)
     async with client:
@@ -226,19 +239,8 @@ async def _claim_state(
             "This sign-in came back to a different address than it started from.",
             hint="The platform's public URL changed during the sign-in. " + _START_AGAIN,
         )
-    now = utcnow()
-    claimed = (
-        await session.execute(
-            update(ConnectRequest)
-            .where(ConnectRequest.id == row.id, ConnectRequest.completed_at.is_(None))
-            .values(completed_at=now)
-            .returning(ConnectRequest.id)
-            .execution_options(synchronize_session=False)
-        )
-    ).scalar_one_or_none()
-    if claimed is None:
+    if not await claim_once(session, row, "completed_at", {"completed_at": utcnow()}):
         raise ConnectLinkUsed("This sign-in was already completed or refused.", hint=_START_AGAIN)
-    set_committed_value(row, "completed_at", now)
     return row
 
 

@@ -12,11 +12,10 @@ import json
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from spreaders.accounts.schemas import Principal
 from spreaders.db.base import new_id, utcnow
@@ -26,7 +25,7 @@ from spreaders.vault.catalogue import Provider, load_catalogue
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.errors import ConnectLinkExpired, ConnectLinkUsed
 from spreaders.vault.models import ConnectRequest, Credential, credential_aad
-from spreaders.vault.oauth import OAuthContext, oauth_app, revoke
+from spreaders.vault.oauth import OAuthContext, claim_once, oauth_app, revoke
 from spreaders.vault.schemas import ConnectLink, ConnectRequestView, CredentialDeleted, CredentialRead
 
 logger = logging.getLogger(__name__)
@@ -191,22 +190,6 @@ def _clean_values(provider: Provider, values: Mapping[str, str]) -> dict[str, st
     return clean
 
 
-async def _claim(session: AsyncSession, request: ConnectRequest, now: datetime) -> None:
-    # Conditional update: of two concurrent submits of one token, only one sees used_at still empty.
-    claimed = (
-        await session.execute(
-            update(ConnectRequest)
-            .where(ConnectRequest.id == request.id, ConnectRequest.used_at.is_(None))
-            .values(used_at=now)
-            .returning(ConnectRequest.id)
-            .execution_options(synchronize_session=False)
-        )
-    ).scalar_one_or_none()
-    if claimed is None:
-        raise ConnectLinkUsed("This connect link was already used.", hint=_ASK_AGAIN)
-    set_committed_value(request, "used_at", now)
-
-
 async def complete_api_key_connect(
     session: AsyncSession, cipher: Cipher, *, token: str, values: Mapping[str, str], label: str = ""
 ) -> CredentialRead:
@@ -218,7 +201,8 @@ async def complete_api_key_connect(
     if len(label) > 200:
         raise Invalid("The label is too long (at most 200 characters).")
     now = utcnow()
-    await _claim(session, request, now)
+    if not await claim_once(session, request, "used_at", {"used_at": now}):
+        raise ConnectLinkUsed("This connect link was already used.", hint=_ASK_AGAIN)
     credential_id = new_id("crd")
     row = Credential(
         id=credential_id,
