@@ -34,7 +34,7 @@ $(INSPECTOR):
 	npm install --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error @modelcontextprotocol/inspector@0.15.0
 
 $(OIDC_PROVIDER): $(INSPECTOR)
-	npm install --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error oidc-provider@$(OIDC_PROVIDER_VERSION)
+	npm install --prefix $(NODE_TOOLS) --save-exact --no-audit --no-fund --loglevel=error oidc-provider@$(OIDC_PROVIDER_VERSION)
 	@touch $@
 
 demo: install

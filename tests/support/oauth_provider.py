@@ -108,8 +108,8 @@ def _ensure_installed() -> Path:
         return package.parent
     prefix.mkdir(parents=True, exist_ok=True)
     command = [
-        "npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--loglevel=error",
-        f"oidc-provider@{OIDC_PROVIDER_VERSION}",
+        "npm", "install", "--prefix", str(prefix), "--save-exact", "--no-audit", "--no-fund",
+        "--loglevel=error", f"oidc-provider@{OIDC_PROVIDER_VERSION}",
     ]  # fmt: skip
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
