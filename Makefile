@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 NODE_TOOLS := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/spreaders/node-tools
 INSPECTOR := $(NODE_TOOLS)/node_modules/.bin/mcp-inspector
+# The OAuth provider the test suite starts (8.x: the line that supports Node.js 20).
+OIDC_PROVIDER_VERSION := 8.8.1
+OIDC_PROVIDER := $(NODE_TOOLS)/.oidc-provider-$(OIDC_PROVIDER_VERSION)
 PROMPT ?= Launch our spring sneaker drop on Instagram and TikTok next Monday with an email to our list, $$2k budget, for 18-30 year olds in Berlin
 
 .PHONY: install n8n node-tools demo test test-postgres lint typecheck bench clean
@@ -24,11 +27,15 @@ $(STAMP):
 n8n: install
 	$(BIN)/spreaders n8n install
 
-node-tools: $(INSPECTOR)
+node-tools: $(INSPECTOR) $(OIDC_PROVIDER)
 
 $(INSPECTOR):
 	mkdir -p $(NODE_TOOLS)
 	npm install --prefix $(NODE_TOOLS) --no-audit --no-fund --loglevel=error @modelcontextprotocol/inspector@0.15.0
+
+$(OIDC_PROVIDER): $(INSPECTOR)
+	npm install --prefix $(NODE_TOOLS) --save-exact --no-audit --no-fund --loglevel=error oidc-provider@$(OIDC_PROVIDER_VERSION)
+	@touch $@
 
 demo: install
 	$(BIN)/spreaders demo '$(PROMPT)'

@@ -89,6 +89,43 @@ class MonitorSettings(BaseModel):
     restart_backoff_max_s: float = Field(default=1800.0, gt=0)
 
 
+class OAuthClientSettings(BaseModel):
+    """One OAuth app registered by the operator at a provider; endpoint fields override the catalogue."""
+
+    client_id: str = Field(min_length=1)
+    client_secret: SecretStr | None = None  # None: a public client (PKCE only)
+    authorize_url: str = ""
+    token_url: str = ""
+    revoke_url: str = ""
+    scopes: list[str] | None = None  # None: the catalogue's scopes for the asked capabilities
+    authorize_params: dict[str, str] | None = None  # None: the catalogue's extra authorize parameters
+
+    @model_validator(mode="after")
+    def _urls_are_http(self) -> OAuthClientSettings:
+        for name in ("authorize_url", "token_url", "revoke_url"):
+            value = getattr(self, name)
+            if value and not value.startswith(("http://", "https://")):
+                raise ValueError(f"oauth client {name} must be an http(s) URL, not {value!r}")
+        return self
+
+
+class OAuthSettings(BaseModel):
+    """OAuth apps per platform (`SPREADERS_OAUTH__CLIENTS__<PLATFORM>__CLIENT_ID`, ...) and token upkeep."""
+
+    clients: dict[str, OAuthClientSettings] = Field(default_factory=dict)
+    # Tokens expiring within this margin are refreshed by the background job and before use.
+    refresh_margin_s: float = Field(default=300.0, gt=0)
+    # How long the user has between opening the connect page and coming back from the provider.
+    state_ttl_s: int = Field(default=600, gt=0, le=3600)
+    timeout_s: float = Field(default=15.0, gt=0)
+
+    @model_validator(mode="after")
+    def _platform_names_are_lowercase(self) -> OAuthSettings:
+        # Environment variable names are case-insensitive; platforms in the catalogue are lowercase.
+        self.clients = {name.lower(): client for name, client in self.clients.items()}
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPREADERS_", env_nested_delimiter="__", extra="ignore")
 
@@ -101,6 +138,7 @@ class Settings(BaseSettings):
     api: ApiSettings = Field(default_factory=ApiSettings)
     planner: PlannerSettings = Field(default_factory=PlannerSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
+    oauth: OAuthSettings = Field(default_factory=OAuthSettings)
     log_level: str = "WARNING"
 
     @model_validator(mode="after")

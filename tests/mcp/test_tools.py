@@ -194,7 +194,8 @@ async def test_connect_gives_a_link_under_the_base_url_and_no_secret(
         assert link is not None
         assert link["url"].startswith(app.settings.api.base_url() + "/connect/")
         assert link["kind"] == "api_key"
-        assert set(link) == {"platform", "kind", "url", "expires_at", "instructions"}
+        assert set(link) == {"platform", "kind", "url", "expires_at", "scopes", "instructions", "elicitation"}
+        assert link["elicitation"] == "not_supported"
         assert "Never ask" in text_of(result)
 
 

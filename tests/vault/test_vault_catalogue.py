@@ -79,6 +79,12 @@ def test_oauth_provider_with_typed_fields_is_rejected() -> None:
 
 
 def test_duplicate_platforms_are_rejected() -> None:
-    entry = {"platform": "a", "display_name": "A", "kind": "oauth2", "n8n_credential_types": ["aApi"]}
+    entry = {
+        "platform": "a",
+        "display_name": "A",
+        "kind": "oauth2",
+        "oauth": {"authorize_url": "https://a.example/auth", "token_url": "https://a.example/token"},
+        "n8n_credential_types": ["aApi"],
+    }
     with pytest.raises(ValidationError, match="duplicate platforms"):
         Catalogue.model_validate({"providers": [entry, entry]})

@@ -212,16 +212,16 @@ async def test_unknown_platform_is_refused_listing_the_known_platforms(
     assert "instagram" in str(caught.value)
 
 
-async def test_oauth_platform_is_refused_clearly_until_oauth_lands(
+async def test_oauth_platform_without_a_configured_app_tells_the_operator_what_to_set(
     app: AppContext, principal: Principal
 ) -> None:
     async with app.unit_of_work() as session:
-        with pytest.raises(Invalid, match="OAuth connections are not available yet") as caught:
+        with pytest.raises(Invalid, match="no OAuth app is configured") as caught:
             await vault.request_connect(session, principal=principal, platform="instagram", base_url=BASE_URL)
     hint = caught.value.hint or ""
-    assert "API-key platforms" in hint
-    assert "sendgrid" in hint
-    assert "instagram" not in hint
+    assert "SPREADERS_OAUTH__CLIENTS__INSTAGRAM__CLIENT_ID" in hint
+    assert f"{BASE_URL}/connect/oauth/instagram/callback" in hint
+    assert "developers.facebook.com" in hint
 
 
 async def test_credential_list_shows_metadata_and_never_values(app: AppContext, principal: Principal) -> None:
@@ -235,6 +235,9 @@ async def test_credential_list_shows_metadata_and_never_values(app: AppContext, 
         "kind",
         "label",
         "status",
+        "status_message",
+        "scopes",
+        "expires_at",
         "created_at",
         "updated_at",
     }

@@ -171,12 +171,13 @@ async def test_tenant_b_cannot_delete_a_credential_connected_through_tenant_a_li
     assert await _credentials(app, principal) == [credential_id]
 
 
-async def test_oauth_platform_link_is_refused_with_what_to_use_instead(
+async def test_oauth_platform_without_an_app_is_refused_with_the_operator_steps(
     app: AppContext, principal: Principal
 ) -> None:
-    with pytest.raises(Invalid, match="OAuth connections are not available yet") as caught:
+    with pytest.raises(Invalid, match="no OAuth app is configured") as caught:
         await _link_path(app, principal, "linkedin")
-    assert "openai" in str(caught.value)
+    assert "SPREADERS_OAUTH__CLIENTS__LINKEDIN__CLIENT_ID" in str(caught.value)
+    assert "/connect/oauth/linkedin/callback" in str(caught.value)
 
 
 async def test_page_without_app_context_fails_loudly() -> None:

@@ -15,6 +15,7 @@ from spreaders.bootstrap import open_app
 from spreaders.campaigns import service as campaigns
 from spreaders.cli import render
 from spreaders.cli.campaigns import campaigns_app
+from spreaders.cli.credentials import credentials_app
 from spreaders.cli.executions import executions_app
 from spreaders.cli.output import JsonOpt, console, print_json, progress_line, run
 from spreaders.cli.registry import registry_app
@@ -34,6 +35,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(n8n_app, name="n8n")
 app.add_typer(keys_app, name="keys")
 app.add_typer(executions_app, name="executions")
+app.add_typer(credentials_app, name="credentials")
 
 NowOpt = Annotated[
     datetime | None,

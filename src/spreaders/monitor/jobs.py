@@ -43,6 +43,7 @@ from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.schemas import InstanceRead
 from spreaders.settings import MonitorSettings, Settings
+from spreaders.vault import n8n_sync
 
 logger = logging.getLogger(__name__)
 
@@ -330,12 +331,16 @@ async def run_monitor(
     config = config or monitor_settings(ctx.settings)
     state = MonitorState()
     resumer: asyncio.Task[object] | None = None
+    refresher: asyncio.Task[None] | None = None
     while not stop.is_set():
         # Chains whose process died are finished in the background, one resume round at a time.
         if config.resume_chains and (resumer is None or resumer.done()):
             resumer = asyncio.create_task(
                 campaigns.resume_stalled(ctx, stale_after_s=config.chain_stale_after_s)
             )
+        # OAuth tokens about to expire are refreshed and pushed to n8n in the background too.
+        if refresher is None or refresher.done():
+            refresher = asyncio.create_task(n8n_sync.keep_in_step(ctx))
         result = "ok"
         try:
             report = await monitor_pass(ctx, config=config, metrics=metrics, state=state)
@@ -349,10 +354,11 @@ async def run_monitor(
             metrics.monitor_last_pass.set(time.time())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=config.interval_s)
-    if resumer is not None and not resumer.done():
-        resumer.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await resumer
+    for task in (resumer, refresher):
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
 
 
 async def stop_monitor(task: asyncio.Task[None], *, grace_s: float = 10.0) -> None:

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, UniqueConstraint
+from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spreaders.db.base import Base, TenantMixin, TimestampMixin
+
+
+def credential_aad(tenant_id: str, credential_id: str) -> str:
+    """Associated data that binds a sealed credential to its tenant and row."""
+    return f"tenant:{tenant_id}|credentials:{credential_id}"
 
 
 class Credential(TenantMixin, TimestampMixin, Base):
@@ -23,6 +29,11 @@ class Credential(TenantMixin, TimestampMixin, Base):
     # Bumped whenever the secret's content changes (a refresh), not when it is only re-wrapped.
     secret_version: Mapped[int] = mapped_column(default=1)
     updated_at: Mapped[datetime | None]
+    # OAuth2 only: what was granted and when the access token expires (the tokens are in `secret`).
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    expires_at: Mapped[datetime | None] = mapped_column(index=True)
+    # Why a connection is `broken` and what the user should do about it.
+    status_message: Mapped[str] = mapped_column(Text, default="")
 
 
 class ConnectRequest(TenantMixin, TimestampMixin, Base):
@@ -35,6 +46,15 @@ class ConnectRequest(TenantMixin, TimestampMixin, Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # OAuth2: scopes to ask for, and the authorization request once the user leaves for the provider.
+    # The PKCE code verifier is never stored: it waits in a cookie of the user's browser.
+    scopes: Mapped[list[Any]] = mapped_column(default=list)
+    # Reconnecting a broken credential replaces its tokens in place (its n8n credentials stay bound).
+    credential_id: Mapped[str | None] = mapped_column(String(40))
+    state_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    state_expires_at: Mapped[datetime | None]
+    redirect_uri: Mapped[str | None] = mapped_column(String(500))
+    completed_at: Mapped[datetime | None]
 
 
 class N8nCredentialLink(TenantMixin, TimestampMixin, Base):

@@ -29,7 +29,10 @@ from spreaders.provisioning.schemas import InstanceConnection
 from spreaders.vault import service as vault
 from spreaders.vault.catalogue import load_catalogue
 from spreaders.vault.models import Credential, N8nCredentialLink
-from spreaders.vault.n8n_data import credential_data
+from spreaders.vault.n8n_data import OAuthClient, credential_data
+from spreaders.vault.oauth import OAuthContext, oauth_app
+from spreaders.vault.refresh import refresh_due, refresh_if_needed
+from spreaders.vault.schemas import CredentialDeleted
 
 logger = logging.getLogger(__name__)
 
@@ -115,17 +118,40 @@ async def _push(
     ctx: AppContext, client: N8nClient, credential: Credential, n8n_type: str, *, reason: str
 ) -> N8nCredentialRef:
     """Create one n8n credential of `n8n_type` from the account's current secret."""
+    oauth = OAuthContext.of(ctx.cipher, ctx.settings)
+    if credential.kind == "oauth2":
+        # On demand: n8n gets a token that outlives the refresh margin, never one about to expire.
+        async with ctx.unit_of_work() as session:
+            await refresh_if_needed(
+                session, oauth, tenant_id=credential.tenant_id, credential_id=credential.id
+            )
     async with ctx.unit_of_work() as session:
         values = await vault.read_secret(
             session, ctx.cipher, tenant_id=credential.tenant_id, credential_id=credential.id
         )
     schema = await client.credential_schema(n8n_type)
-    provider = load_catalogue().get(credential.platform)
-    data = credential_data(n8n_type, schema, kind=provider.kind, values=values)
+    data = credential_data(
+        n8n_type,
+        schema,
+        kind=credential.kind,
+        values=values,
+        oauth_client=_oauth_client(oauth, credential) if credential.kind == "oauth2" else None,
+    )
     name = _n8n_name(credential, n8n_type)
     n8n_id = await client.create_credential(name=name, credential_type=n8n_type, data=data)
     logger.info("Pushed credential %s as n8n %s %s (%s)", credential.id, n8n_type, n8n_id, reason)
     return N8nCredentialRef(id=n8n_id, name=name)
+
+
+def _oauth_client(oauth: OAuthContext, credential: Credential) -> OAuthClient:
+    """What n8n's generic OAuth2 type names besides the token (platform-specific types ignore it)."""
+    app = oauth_app(oauth.settings, credential.platform, base_url=oauth.base_url)
+    return OAuthClient(
+        authorization_url=app.authorize_url,
+        token_url=app.token_url,
+        client_id=app.client.client_id,
+        scope=" ".join(credential.scopes),
+    )
 
 
 async def _link(
@@ -285,14 +311,53 @@ async def forget(
     return await _delete_links(ctx, links, connections)
 
 
-async def disconnect(ctx: AppContext, *, tenant_id: str, credential_id: str) -> None:
-    """Delete a connected account and the n8n credentials made from it (unreachable ones later)."""
+async def disconnect(ctx: AppContext, *, tenant_id: str, credential_id: str) -> CredentialDeleted:
+    """Delete a connected account: its n8n credentials first (unreachable ones later, as orphans), then
+    the account itself, revoking OAuth tokens at the provider where it supports that."""
     async with ctx.sessionmaker() as session:
         await vault.get_credential(session, tenant_id=tenant_id, credential_id=credential_id)
     connections = await running_connections(ctx, tenant_id=tenant_id)
     await forget(ctx, tenant_id=tenant_id, credential_id=credential_id, connections=connections)
     async with ctx.unit_of_work() as session:
-        await vault.delete_credential(session, tenant_id=tenant_id, credential_id=credential_id)
+        return await vault.delete_credential(
+            session,
+            tenant_id=tenant_id,
+            credential_id=credential_id,
+            oauth=OAuthContext.of(ctx.cipher, ctx.settings),
+        )
+
+
+async def keep_in_step(ctx: AppContext) -> None:
+    """One background round: refresh OAuth tokens about to expire, replace their n8n copies in running
+    instances, and delete n8n copies of accounts disconnected while their instance was down.
+
+    Never raises (it runs beside the monitor); what fails is logged and tried again next round.
+    """
+    try:
+        report = await refresh_due(ctx.sessionmaker, OAuthContext.of(ctx.cipher, ctx.settings))
+        tenants = {tenant_id for tenant_id, _ in report.refreshed} | await _tenants_with_orphans(ctx)
+        connections = {
+            tenant_id: await running_connections(ctx, tenant_id=tenant_id) for tenant_id in tenants
+        }
+        for tenant_id, credential_id in report.refreshed:
+            await resync(
+                ctx, tenant_id=tenant_id, credential_id=credential_id, connections=connections[tenant_id]
+            )
+        for tenant_id in tenants:
+            await delete_orphans(ctx, tenant_id=tenant_id, connections=connections[tenant_id])
+    except Exception:  # the outermost wrapper of a job: log it, the next round tries again
+        logger.exception("keeping credentials in step failed")
+        return
+    if report.refreshed or report.broken or report.failed:
+        logger.info("OAuth refresh round: %s", report)
+
+
+async def _tenants_with_orphans(ctx: AppContext) -> set[str]:
+    async with ctx.sessionmaker() as session:
+        found = await session.scalars(
+            select(N8nCredentialLink.tenant_id).where(N8nCredentialLink.credential_id.is_(None)).distinct()
+        )
+        return set(found)
 
 
 async def delete_orphans(

@@ -1,27 +1,37 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
-from pydantic import BaseModel
+from fastapi import APIRouter
+from pydantic import BaseModel, Field
 
 from spreaders.api.deps import Ctx, CurrentPrincipal, Session, require
 from spreaders.vault import n8n_sync
 from spreaders.vault import service as vault
-from spreaders.vault.schemas import ConnectLink, CredentialRead
+from spreaders.vault.schemas import ConnectLink, CredentialDeleted, CredentialRead
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 
 
 class ConnectRequestBody(BaseModel):
     platform: str
+    capabilities: list[str] | None = Field(
+        default=None, description="OAuth2: ask only for the scopes these planner capabilities need."
+    )
+    credentialId: str | None = Field(default=None, description="OAuth2: reconnect this credential in place.")
 
 
 @router.post("/connect", status_code=201, dependencies=[require("credentials:write")])
 async def connect(
     body: ConnectRequestBody, ctx: Ctx, session: Session, principal: CurrentPrincipal
 ) -> ConnectLink:
-    """A single-use link to the page where the user enters the account's secret (never this API)."""
+    """A single-use link to the page where the user enters the secret or signs in (never this API)."""
     return await vault.request_connect(
-        session, principal=principal, platform=body.platform, base_url=ctx.settings.api.base_url()
+        session,
+        principal=principal,
+        platform=body.platform,
+        base_url=ctx.settings.api.base_url(),
+        oauth=ctx.settings.oauth,
+        capabilities=body.capabilities,
+        credential_id=body.credentialId,
     )
 
 
@@ -30,8 +40,8 @@ async def list_credentials(session: Session, principal: CurrentPrincipal) -> lis
     return await vault.list_credentials(session, tenant_id=principal.tenant_id)
 
 
-@router.delete("/{credential_id}", status_code=204, dependencies=[require("credentials:write")])
-async def delete_credential(credential_id: str, ctx: Ctx, principal: CurrentPrincipal) -> Response:
-    """Disconnect: the sealed secret and the n8n credentials made from it are deleted."""
-    await n8n_sync.disconnect(ctx, tenant_id=principal.tenant_id, credential_id=credential_id)
-    return Response(status_code=204)
+@router.delete("/{credential_id}", dependencies=[require("credentials:write")])
+async def delete_credential(credential_id: str, ctx: Ctx, principal: CurrentPrincipal) -> CredentialDeleted:
+    """Disconnect: OAuth tokens are revoked at the provider where it supports revocation; the sealed secret
+    and the n8n credentials made from it are deleted."""
+    return await n8n_sync.disconnect(ctx, tenant_id=principal.tenant_id, credential_id=credential_id)

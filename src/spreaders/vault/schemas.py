@@ -16,6 +16,7 @@ class ConnectLink(BaseModel):
     kind: ProviderKind
     url: str
     expires_at: datetime
+    scopes: list[str] = []  # OAuth2: what the user will be asked to allow
     instructions: str
 
 
@@ -27,6 +28,7 @@ class ConnectRequestView(BaseModel):
     kind: ProviderKind
     help: str
     fields: list[ProviderField]
+    scopes: list[str]
     expires_at: datetime
 
 
@@ -37,6 +39,22 @@ class CredentialRead(BaseModel):
     platform: str
     kind: str
     label: str
-    status: str
+    status: str  # connected | broken
+    status_message: str  # for `broken`: what happened and how to reconnect
+    scopes: list[str]  # OAuth2: the scopes granted
+    expires_at: datetime | None  # OAuth2: when the current access token expires (refreshed before)
     created_at: datetime
     updated_at: datetime | None
+
+
+class CredentialDeleted(BaseModel):
+    id: str
+    deleted: bool
+    revoked: bool | None = None  # OAuth2: tokens revoked at the provider; None where it has no revocation
+
+    def summary(self) -> str:
+        """One line for people: what was deleted and whether the provider revoked the tokens."""
+        if self.revoked is None:
+            return f"Deleted credential {self.id}."
+        done = "were revoked" if self.revoked else "could not be revoked"
+        return f"Deleted credential {self.id}; its tokens {done} at the platform."

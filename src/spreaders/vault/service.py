@@ -1,7 +1,8 @@
 """Connect platform accounts without secrets passing through the AI conversation.
 
-The agent asks for a connect link; the user opens it in a browser and types the secret into the
-platform's own page; the vault seals it. Services flush; the caller commits.
+The agent asks for a connect link; the user opens it in a browser and, on the platform's own page, types
+the secret (API key, basic auth) or signs in at the provider (OAuth2, see `oauth.py`); the vault seals it.
+Services flush; the caller commits.
 """
 
 from __future__ import annotations
@@ -11,20 +12,21 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm.attributes import set_committed_value
 
 from spreaders.accounts.schemas import Principal
 from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Invalid, NotFound
+from spreaders.settings import OAuthSettings
 from spreaders.vault.catalogue import Provider, load_catalogue
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.errors import ConnectLinkExpired, ConnectLinkUsed
-from spreaders.vault.models import ConnectRequest, Credential
-from spreaders.vault.schemas import ConnectLink, ConnectRequestView, CredentialRead
+from spreaders.vault.models import ConnectRequest, Credential, credential_aad
+from spreaders.vault.oauth import OAuthContext, claim_once, oauth_app, revoke
+from spreaders.vault.schemas import ConnectLink, ConnectRequestView, CredentialDeleted, CredentialRead
 
 logger = logging.getLogger(__name__)
 
@@ -37,33 +39,73 @@ def _hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def credential_aad(tenant_id: str, credential_id: str) -> str:
-    """Associated data that binds a sealed credential to its tenant and row."""
-    return f"tenant:{tenant_id}|credentials:{credential_id}"
-
-
-def _form_platforms() -> str:
-    catalogue = load_catalogue()
-    return ", ".join(sorted(catalogue.platforms(kind="api_key") + catalogue.platforms(kind="basic")))
-
-
 def _require_form_provider(platform: str) -> Provider:
     provider = load_catalogue().get(platform)
     if provider.kind == "oauth2":
         raise Invalid(
-            f"{provider.display_name} connects with OAuth; OAuth connections are not available yet.",
-            hint=f"API-key platforms you can connect now: {_form_platforms()}.",
+            f"{provider.display_name} connects by signing in at {provider.display_name}, not a form."
         )
     return provider
 
 
+async def _oauth_scopes(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    provider: Provider,
+    settings: OAuthSettings,
+    base_url: str,
+    capabilities: Sequence[str] | None,
+    credential_id: str | None,
+) -> list[str]:
+    """Check the platform can be connected (an OAuth app is configured) and choose the scopes to ask for."""
+    app = oauth_app(settings, provider.platform, base_url=base_url)
+    if credential_id is not None:
+        existing = await _get_credential(session, tenant_id, credential_id)
+        if existing.platform != provider.platform:
+            raise Invalid(
+                f"Credential {credential_id} belongs to {existing.platform}, not {provider.platform}.",
+                hint=f"Ask for a {existing.platform} connect link to reconnect it.",
+            )
+        return list(existing.scopes) or app.scopes(None if capabilities is None else list(capabilities))
+    return app.scopes(None if capabilities is None else list(capabilities))
+
+
 async def request_connect(
-    session: AsyncSession, *, principal: Principal, platform: str, base_url: str, ttl_seconds: int = 900
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    platform: str,
+    base_url: str,
+    ttl_seconds: int = 900,
+    oauth: OAuthSettings | None = None,
+    capabilities: Sequence[str] | None = None,
+    credential_id: str | None = None,
 ) -> ConnectLink:
-    """Create a single-use connect link for `platform`; only the token's hash is stored."""
-    provider = _require_form_provider(platform)
+    """Create a single-use connect link for `platform`; only the token's hash is stored.
+
+    For OAuth2 platforms the link leads to a page that sends the user to sign in at the provider, asking
+    for the scopes of `capabilities` (all the catalogue knows when None); `credential_id` reconnects an
+    existing (for example broken) credential in place.
+    """
+    provider = load_catalogue().get(platform)
     if not 0 < ttl_seconds <= MAX_TTL_SECONDS:
         raise Invalid(f"ttl_seconds must be between 1 and {MAX_TTL_SECONDS}, not {ttl_seconds}.")
+    scopes: list[str] = []
+    if provider.kind == "oauth2":
+        scopes = await _oauth_scopes(
+            session,
+            tenant_id=principal.tenant_id,
+            provider=provider,
+            settings=oauth or OAuthSettings(),
+            base_url=base_url,
+            capabilities=capabilities,
+            credential_id=credential_id,
+        )
+    elif credential_id is not None:
+        raise Invalid(
+            "Only OAuth connections can be reconnected in place.", hint="Connect the platform anew."
+        )
     token = secrets.token_urlsafe(32)
     expires_at = utcnow() + timedelta(seconds=ttl_seconds)
     session.add(
@@ -74,26 +116,33 @@ async def request_connect(
             platform=provider.platform,
             token_hash=_hash_token(token),
             expires_at=expires_at,
+            scopes=scopes,
+            credential_id=credential_id,
         )
     )
     await session.flush()
     url = f"{base_url.rstrip('/')}/connect/{token}"
-    labels = ", ".join(f.label for f in provider.fields if f.required)
+    if provider.kind == "oauth2":
+        step = f"they sign in at {provider.display_name} and allow access"
+    else:
+        step = "they enter " + ", ".join(f.label for f in provider.fields if f.required)
     minutes = max(1, ttl_seconds // 60)
     return ConnectLink(
         platform=provider.platform,
         kind=provider.kind,
         url=url,
         expires_at=expires_at,
+        scopes=scopes,
         instructions=(
-            f"Send the user this link to connect {provider.display_name}: {url} . On that page they enter "
-            f"{labels}. The link works once and expires in {minutes} minutes. Never ask the user to paste "
+            f"Send the user this link to connect {provider.display_name}: {url} . On that page {step}. "
+            f"The link works once and expires in {minutes} minutes. Never ask the user to paste "
             "secrets into this conversation."
         ),
     )
 
 
-async def _pending_request(session: AsyncSession, token: str) -> ConnectRequest:
+async def pending_request(session: AsyncSession, token: str) -> ConnectRequest:
+    """The connect request of an unused, unexpired link token; NotFound, used or expired otherwise."""
     row = (
         await session.execute(select(ConnectRequest).where(ConnectRequest.token_hash == _hash_token(token)))
     ).scalar_one_or_none()
@@ -108,14 +157,15 @@ async def _pending_request(session: AsyncSession, token: str) -> ConnectRequest:
 
 async def open_connect_request(session: AsyncSession, *, token: str) -> ConnectRequestView:
     """Describe a pending connect request for its page; refuse unknown, used or expired tokens."""
-    row = await _pending_request(session, token)
-    provider = _require_form_provider(row.platform)
+    row = await pending_request(session, token)
+    provider = load_catalogue().get(row.platform)
     return ConnectRequestView(
         platform=provider.platform,
         display_name=provider.display_name,
         kind=provider.kind,
         help=provider.help,
         fields=list(provider.fields),
+        scopes=list(row.scopes),
         expires_at=row.expires_at,
     )
 
@@ -137,34 +187,19 @@ def _clean_values(provider: Provider, values: Mapping[str, str]) -> dict[str, st
     return clean
 
 
-async def _claim(session: AsyncSession, request: ConnectRequest, now: datetime) -> None:
-    # Conditional update: of two concurrent submits of one token, only one sees used_at still empty.
-    claimed = (
-        await session.execute(
-            update(ConnectRequest)
-            .where(ConnectRequest.id == request.id, ConnectRequest.used_at.is_(None))
-            .values(used_at=now)
-            .returning(ConnectRequest.id)
-            .execution_options(synchronize_session=False)
-        )
-    ).scalar_one_or_none()
-    if claimed is None:
-        raise ConnectLinkUsed("This connect link was already used.", hint=_ASK_AGAIN)
-    set_committed_value(request, "used_at", now)
-
-
 async def complete_api_key_connect(
     session: AsyncSession, cipher: Cipher, *, token: str, values: Mapping[str, str], label: str = ""
 ) -> CredentialRead:
     """Seal the submitted values as a connected credential and use up the connect link."""
-    request = await _pending_request(session, token)
+    request = await pending_request(session, token)
     provider = _require_form_provider(request.platform)
     clean = _clean_values(provider, values)
     label = label.strip() or provider.display_name
     if len(label) > 200:
         raise Invalid("The label is too long (at most 200 characters).")
     now = utcnow()
-    await _claim(session, request, now)
+    if not await claim_once(session, request, "used_at", {"used_at": now}):
+        raise ConnectLinkUsed("This connect link was already used.", hint=_ASK_AGAIN)
     credential_id = new_id("crd")
     row = Credential(
         id=credential_id,
@@ -213,12 +248,29 @@ async def list_credentials(session: AsyncSession, *, tenant_id: str) -> list[Cre
     return [CredentialRead.model_validate(row) for row in rows]
 
 
-async def delete_credential(session: AsyncSession, *, tenant_id: str, credential_id: str) -> None:
-    """Delete one of the tenant's credentials; another tenant's id is NotFound."""
+async def delete_credential(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    credential_id: str,
+    oauth: OAuthContext | None = None,
+) -> CredentialDeleted:
+    """Delete one of the tenant's credentials, revoking OAuth tokens at the provider when `oauth` is given.
+
+    A provider that cannot be reached does not stop the delete (`revoked` is then False). Another
+    tenant's id is NotFound.
+    """
     row = await _get_credential(session, tenant_id, credential_id)
+    revoked: bool | None = None
+    if row.kind == "oauth2" and oauth is not None:
+        values = await read_secret(session, oauth.cipher, tenant_id=tenant_id, credential_id=credential_id)
+        revoked = await revoke(oauth, platform=row.platform, values=values)
     await session.delete(row)
     await session.flush()
-    logger.info("Deleted credential %s for tenant %s", credential_id, tenant_id)
+    logger.info(
+        "Deleted credential %s for tenant %s (revoked at the provider: %s)", credential_id, tenant_id, revoked
+    )
+    return CredentialDeleted(id=credential_id, deleted=True, revoked=revoked)
 
 
 async def read_secret(

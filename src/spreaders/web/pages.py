@@ -36,6 +36,12 @@ HEADERS = {
 }
 
 
+def headers_leaving_for(origin: str) -> dict[str, str]:
+    """HEADERS for a page whose form redirects to `origin` (browsers check form-action on redirects)."""
+    csp = HEADERS["Content-Security-Policy"].replace("form-action 'self'", f"form-action 'self' {origin}")
+    return {**HEADERS, "Content-Security-Policy": csp}
+
+
 def _page(title: str, body: str) -> str:
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
@@ -73,6 +79,23 @@ def connect_form(view: ConnectRequestView, *, error: str = "", kept: Mapping[str
         '<label for="label">Name for this connection (optional)</label>'
         f'<input id="label" name="label" type="text" value="{label_value}" maxlength="200">'
         '<button type="submit">Connect</button></form>'
+        f'<p class="muted">This link works once and expires at {escape(expires)}.</p>'
+    )
+    return _page(f"Connect {view.display_name}", body)
+
+
+def oauth_start(view: ConnectRequestView) -> str:
+    """The OAuth page: what will be asked, and one button that sends the user to the provider."""
+    scopes = "".join(f"<li><code>{escape(scope)}</code></li>" for scope in view.scopes)
+    scopes_html = f'<p class="muted">Access asked for:</p><ul class="muted">{scopes}</ul>' if scopes else ""
+    help_html = f'<p class="muted">{escape(view.help)}</p>' if view.help else ""
+    expires = view.expires_at.strftime("%Y-%m-%d %H:%M UTC")
+    body = (
+        f"<h1>Connect {escape(view.display_name)}</h1>{help_html}"
+        f"<p>You will sign in at {escape(view.display_name)} and allow Spreaders to act for you there. "
+        "The tokens it gives are encrypted and never shown to your assistant.</p>"
+        f'{scopes_html}<form method="post"><button type="submit">Continue to '
+        f"{escape(view.display_name)}</button></form>"
         f'<p class="muted">This link works once and expires at {escape(expires)}.</p>'
     )
     return _page(f"Connect {view.display_name}", body)
