@@ -18,6 +18,7 @@ from spreaders.cli.campaigns import campaigns_app
 from spreaders.cli.executions import executions_app
 from spreaders.cli.output import JsonOpt, console, print_json, progress_line, run
 from spreaders.cli.registry import registry_app
+from spreaders.cli.vault import vault_app
 from spreaders.planner import service as planner
 from spreaders.provisioning import installer
 from spreaders.provisioning import service as provisioning
@@ -34,6 +35,7 @@ app.add_typer(campaigns_app, name="campaigns")
 app.add_typer(n8n_app, name="n8n")
 app.add_typer(keys_app, name="keys")
 app.add_typer(executions_app, name="executions")
+app.add_typer(vault_app, name="vault")
 
 NowOpt = Annotated[
     datetime | None,

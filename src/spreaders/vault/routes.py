@@ -1,11 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel
 
 from spreaders.api.deps import Ctx, CurrentPrincipal, Session, require
+from spreaders.vault import audit
 from spreaders.vault import service as vault
-from spreaders.vault.schemas import ConnectLink, CredentialRead
+from spreaders.vault.schemas import AuditEventRead, ConnectLink, CredentialRead
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 
@@ -31,5 +34,20 @@ async def list_credentials(session: Session, principal: CurrentPrincipal) -> lis
 
 @router.delete("/{credential_id}", status_code=204, dependencies=[require("credentials:write")])
 async def delete_credential(credential_id: str, session: Session, principal: CurrentPrincipal) -> Response:
-    await vault.delete_credential(session, tenant_id=principal.tenant_id, credential_id=credential_id)
+    await vault.delete_credential(
+        session, tenant_id=principal.tenant_id, credential_id=credential_id, user_id=principal.user_id
+    )
     return Response(status_code=204)
+
+
+@router.get("/{credential_id}/audit", dependencies=[require("credentials:read")])
+async def credential_audit(
+    credential_id: str,
+    session: Session,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
+) -> list[AuditEventRead]:
+    """Who stored, read, refreshed, pushed, rotated or deleted this credential's secret, newest first."""
+    return await audit.list_audit(
+        session, tenant_id=principal.tenant_id, credential_id=credential_id, limit=limit
+    )

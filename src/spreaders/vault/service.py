@@ -20,11 +20,13 @@ from sqlalchemy.orm.attributes import set_committed_value
 from spreaders.accounts.schemas import Principal
 from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Invalid, NotFound
+from spreaders.vault.audit import record_audit
 from spreaders.vault.catalogue import Provider, load_catalogue
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.errors import ConnectLinkExpired, ConnectLinkUsed
 from spreaders.vault.models import ConnectRequest, Credential
 from spreaders.vault.schemas import ConnectLink, ConnectRequestView, CredentialRead
+from spreaders.vault.sealed import row_aad
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +41,7 @@ def _hash_token(token: str) -> str:
 
 def credential_aad(tenant_id: str, credential_id: str) -> str:
     """Associated data that binds a sealed credential to its tenant and row."""
-    return f"tenant:{tenant_id}|credentials:{credential_id}"
+    return row_aad(tenant_id, Credential.__tablename__, credential_id)
 
 
 def _form_platforms() -> str:
@@ -181,6 +183,15 @@ async def complete_api_key_connect(
     )
     session.add(row)
     await session.flush()
+    await record_audit(
+        session,
+        tenant_id=row.tenant_id,
+        credential_id=row.id,
+        platform=row.platform,
+        action="store",
+        reason="connected on the connect page",
+        user_id=request.user_id,
+    )
     logger.info("Connected %s as credential %s for tenant %s", provider.platform, row.id, row.tenant_id)
     return CredentialRead.model_validate(row)
 
@@ -208,19 +219,54 @@ async def list_credentials(session: AsyncSession, *, tenant_id: str) -> list[Cre
     return [CredentialRead.model_validate(row) for row in rows]
 
 
-async def delete_credential(session: AsyncSession, *, tenant_id: str, credential_id: str) -> None:
-    """Delete one of the tenant's credentials; another tenant's id is NotFound."""
+async def delete_credential(
+    session: AsyncSession,
+    *,
+    tenant_id: str,
+    credential_id: str,
+    user_id: str | None = None,
+    reason: str = "deleted on request",
+) -> None:
+    """Delete one of the tenant's credentials (audited); another tenant's id is NotFound."""
     row = await _get_credential(session, tenant_id, credential_id)
+    await record_audit(
+        session,
+        tenant_id=tenant_id,
+        credential_id=credential_id,
+        platform=row.platform,
+        action="delete",
+        reason=reason,
+        user_id=user_id,
+    )
     await session.delete(row)
     await session.flush()
     logger.info("Deleted credential %s for tenant %s", credential_id, tenant_id)
 
 
 async def read_secret(
-    session: AsyncSession, cipher: Cipher, *, tenant_id: str, credential_id: str
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    tenant_id: str,
+    credential_id: str,
+    reason: str,
+    user_id: str | None = None,
 ) -> dict[str, str]:
-    """Open a credential's values, for deploying them into n8n only; never return them to a caller."""
+    """Open a credential's values for use (deploying into n8n), never to show a caller.
+
+    The audit event is written first, in the caller's transaction: if it cannot be written, the read
+    is refused (AuditUnavailable) and the secret is never opened.
+    """
     row = await _get_credential(session, tenant_id, credential_id)
+    await record_audit(
+        session,
+        tenant_id=tenant_id,
+        credential_id=credential_id,
+        platform=row.platform,
+        action="read",
+        reason=reason,
+        user_id=user_id,
+    )
     opened = json.loads(cipher.open(row.secret, aad=credential_aad(tenant_id, credential_id)))
     if not isinstance(opened, dict) or not all(isinstance(v, str) for v in opened.values()):
         raise Invalid(f"Credential {credential_id} holds malformed values.", hint="Connect it again.")

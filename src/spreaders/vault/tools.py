@@ -66,6 +66,9 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
         caller = env.caller("credentials:write")
         async with caller.app.unit_of_work() as session:
             await vault.delete_credential(
-                session, tenant_id=caller.principal.tenant_id, credential_id=credentialId
+                session,
+                tenant_id=caller.principal.tenant_id,
+                credential_id=credentialId,
+                user_id=caller.principal.user_id,
             )
         return result(CredentialDeleted(id=credentialId, deleted=True), f"Deleted credential {credentialId}.")
