@@ -2,8 +2,8 @@
 
 No Vault server can run on this machine, so the Transit backend is tested against this stand-in over
 real HTTP through the real `hvac` client. It implements what Spreaders uses, as Vault documents it:
-token check (403), keys read/create/rotate, encrypt (creating a missing key)/decrypt with `key_version`, `associated_data` for
-AES-GCM keys, `min_decryption_version`, and 400 answers for ciphertexts that do not decrypt.
+token check (403), keys read/create/rotate, encrypt (creating a missing key) and decrypt with
+`key_version` and `associated_data`, `min_decryption_version`, and 400 for ciphertexts that do not open.
 """
 
 from __future__ import annotations
