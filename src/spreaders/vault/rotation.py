@@ -26,7 +26,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, LargeBinary, func, select, update
+from sqlalchemy import ColumnElement, LargeBinary, bindparam, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from spreaders.vault.audit import audit_event, record_audit_many
@@ -131,17 +131,26 @@ def rewrap_values(
 async def apply_batch(
     conn: AsyncConnection, sealed: SealedColumn, rewrapped: list[Rewrapped], *, target: KeyId
 ) -> tuple[int, int]:
-    """Write re-wrapped values where the row still holds what was read; return (written, skipped)."""
-    table, blob, row_id = sealed.table, sealed.column(sealed.blob), sealed.column("id")
-    written: list[Rewrapped] = []
-    for item in rewrapped:
-        result = await conn.execute(
-            update(table)
-            .where(row_id == item.value.row_id, blob == item.value.blob)
-            .values({sealed.blob: item.new_blob})
-        )
-        if result.rowcount == 1:
-            written.append(item)
+    """Write re-wrapped values where the row still holds what was read; return (written, skipped).
+
+    One conditional UPDATE sent for the whole batch (executemany), then one read of the batch's rows in
+    the same transaction to learn which were written: a row holds our new value only if our update
+    landed, since every seal draws fresh nonces and keys.
+    """
+    if not rewrapped:
+        return 0, 0
+    blob, row_id = sealed.column(sealed.blob), sealed.column("id")
+    await conn.execute(
+        update(sealed.table)
+        .where(row_id == bindparam("b_id"), blob == bindparam("b_old"))
+        .values({sealed.blob: bindparam("b_new")}),
+        [{"b_id": i.value.row_id, "b_old": i.value.blob, "b_new": i.new_blob} for i in rewrapped],
+    )
+    ids = [item.value.row_id for item in rewrapped]
+    now_held = {
+        row[0]: bytes(row[1]) for row in await conn.execute(select(row_id, blob).where(row_id.in_(ids)))
+    }
+    written = [item for item in rewrapped if now_held.get(item.value.row_id) == item.new_blob]
     if sealed.audit_platform:
         await record_audit_many(
             conn,
