@@ -123,7 +123,8 @@ class Settings(BaseSettings):
 
     data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "spreaders")
     database_url: str = ""  # empty: a SQLite file inside data_dir
-    # Master key for secrets at rest (32 bytes, urlsafe base64). Empty: read or create data_dir/master.key.
+    # Master key version 1 for secrets at rest (32 bytes, urlsafe base64). Empty: the key file (one
+    # VERSION:KEY line per version), created only while nothing is sealed. See VaultSettings for key rings.
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
     n8n: N8nSettings = Field(default_factory=N8nSettings)

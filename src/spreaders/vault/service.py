@@ -25,7 +25,7 @@ from spreaders.vault.catalogue import Provider, load_catalogue
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.errors import ConnectLinkExpired, ConnectLinkUsed
 from spreaders.vault.models import ConnectRequest, Credential
-from spreaders.vault.schemas import ConnectLink, ConnectRequestView, CredentialRead
+from spreaders.vault.schemas import AuditAction, ConnectLink, ConnectRequestView, CredentialRead
 from spreaders.vault.sealed import row_aad
 
 logger = logging.getLogger(__name__)
@@ -183,17 +183,23 @@ async def complete_api_key_connect(
     )
     session.add(row)
     await session.flush()
+    await _audit(session, row, "store", reason="connected on the connect page", user_id=request.user_id)
+    logger.info("Connected %s as credential %s for tenant %s", provider.platform, row.id, row.tenant_id)
+    return CredentialRead.model_validate(row)
+
+
+async def _audit(
+    session: AsyncSession, row: Credential, action: AuditAction, *, reason: str, user_id: str | None
+) -> None:
     await record_audit(
         session,
         tenant_id=row.tenant_id,
         credential_id=row.id,
         platform=row.platform,
-        action="store",
-        reason="connected on the connect page",
-        user_id=request.user_id,
+        action=action,
+        reason=reason,
+        user_id=user_id,
     )
-    logger.info("Connected %s as credential %s for tenant %s", provider.platform, row.id, row.tenant_id)
-    return CredentialRead.model_validate(row)
 
 
 async def _get_credential(session: AsyncSession, tenant_id: str, credential_id: str) -> Credential:
@@ -229,15 +235,7 @@ async def delete_credential(
 ) -> None:
     """Delete one of the tenant's credentials (audited); another tenant's id is NotFound."""
     row = await _get_credential(session, tenant_id, credential_id)
-    await record_audit(
-        session,
-        tenant_id=tenant_id,
-        credential_id=credential_id,
-        platform=row.platform,
-        action="delete",
-        reason=reason,
-        user_id=user_id,
-    )
+    await _audit(session, row, "delete", reason=reason, user_id=user_id)
     await session.delete(row)
     await session.flush()
     logger.info("Deleted credential %s for tenant %s", credential_id, tenant_id)
@@ -258,15 +256,7 @@ async def read_secret(
     is refused (AuditUnavailable) and the secret is never opened.
     """
     row = await _get_credential(session, tenant_id, credential_id)
-    await record_audit(
-        session,
-        tenant_id=tenant_id,
-        credential_id=credential_id,
-        platform=row.platform,
-        action="read",
-        reason=reason,
-        user_id=user_id,
-    )
+    await _audit(session, row, "read", reason=reason, user_id=user_id)
     opened = json.loads(cipher.open(row.secret, aad=credential_aad(tenant_id, credential_id)))
     if not isinstance(opened, dict) or not all(isinstance(v, str) for v in opened.values()):
         raise Invalid(f"Credential {credential_id} holds malformed values.", hint="Connect it again.")

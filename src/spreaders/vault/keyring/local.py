@@ -109,10 +109,6 @@ class LocalKeys:
     def from_file(cls, path: Path, *, current: int | None = None) -> LocalKeys:
         return cls(parse_key_lines(path.read_text(), source=f"Key file {path}"), current=current, file=path)
 
-    @property
-    def source(self) -> str:
-        return str(self._file) if self._file else "settings"
-
     def _file_stamp(self) -> tuple[int, int] | None:
         if self._file is None:
             return None

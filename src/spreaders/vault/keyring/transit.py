@@ -52,10 +52,6 @@ class TransitKeys:
         self._key = key_name
         self._mount = mount_point
 
-    @property
-    def source(self) -> str:
-        return f"{self._url} ({self._mount}/{self._key})"
-
     def _failure(self, exc: Exception, what: str) -> Unavailable:
         if isinstance(exc, hvac.exceptions.Forbidden):
             return Unavailable(
