@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import os
 from pathlib import Path
@@ -159,3 +160,17 @@ def test_a_version_added_to_the_key_file_reaches_a_running_process_at_once(tmp_p
 def test_bad_key_lines_are_refused_clearly(text: str, message: str) -> None:
     with pytest.raises(Unavailable, match=message):
         parse_key_lines(text, source="test")
+
+
+async def test_two_rotations_adding_a_version_at_once_never_lose_a_key(tmp_path: Path) -> None:
+    path = tmp_path / "master.key"
+    create_key_file(path)
+    first, second = LocalKeys.from_file(path), LocalKeys.from_file(path)
+    added = await asyncio.gather(asyncio.to_thread(first.add_version), asyncio.to_thread(second.add_version))
+    on_disk = parse_key_lines(path.read_text(), source="test")
+    assert sorted(added) == [2, 3]
+    assert sorted(on_disk) == [1, 2, 3]
+    for ring in (first, second):
+        for version in ring.versions():
+            sealed = Cipher([LocalKeys(on_disk, current=version)]).seal(b"v", aad="a")
+            assert Cipher([ring]).open(sealed, aad="a") == b"v"

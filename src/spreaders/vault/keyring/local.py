@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import fcntl
 import logging
 import os
 import secrets
@@ -183,11 +184,16 @@ class LocalKeys:
                 "would not become current.",
                 hint="Unset it (the highest version is then current) or pin the version you added.",
             )
-        self._refresh()
-        version = max(self._keys) + 1
-        text = new_key_text()
-        existing = {v: base64.urlsafe_b64encode(k).decode() for v, k in self._keys.items()}
-        _write_key_file(self._file, {**existing, version: text})
-        self._keys[version] = decode_master_key(text)
-        self._stamp = self._file_stamp()
+        # Two rotations at once must not both write "version N+1" with different keys (one key would be
+        # lost with the values sealed under it), so the read-modify-write holds an exclusive file lock.
+        lock_path = self._file.with_name(self._file.name + ".lock")
+        with open(lock_path, "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self._refresh()
+            version = max(self._keys) + 1
+            text = new_key_text()
+            existing = {v: base64.urlsafe_b64encode(k).decode() for v, k in self._keys.items()}
+            _write_key_file(self._file, {**existing, version: text})
+            self._keys[version] = decode_master_key(text)
+            self._stamp = self._file_stamp()
         return version
