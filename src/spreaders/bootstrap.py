@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
-from sqlalchemy import inspect, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -16,10 +16,10 @@ from spreaders.accounts.schemas import Principal
 from spreaders.db.migrate import upgrade_to_head
 from spreaders.db.session import build_engine, build_sessionmaker
 from spreaders.errors import Unavailable
-from spreaders.provisioning.models import N8nInstance
 from spreaders.registry.node_catalog import NodeCatalog, load_node_catalog
 from spreaders.settings import Settings
-from spreaders.vault.cipher import Cipher, decode_master_key, load_or_create_master_key
+from spreaders.vault.cipher import Cipher
+from spreaders.vault.keys import build_cipher
 
 
 @dataclass
@@ -49,25 +49,6 @@ class AppContext:
                 raise
 
 
-async def _holds_secrets(engine: AsyncEngine) -> bool:
-    async with engine.connect() as conn:
-        has_table = await conn.run_sync(lambda c: inspect(c).has_table("n8n_instances"))
-        if not has_table:
-            return False
-        found = (
-            await conn.execute(select(N8nInstance.id).where(N8nInstance.secrets.is_not(None)).limit(1))
-        ).first()
-        return found is not None
-
-
-async def _build_cipher(settings: Settings, engine: AsyncEngine) -> Cipher:
-    if settings.master_key is not None:
-        return Cipher({1: decode_master_key(settings.master_key.get_secret_value())}, 1)
-    assert settings.master_key_file is not None
-    key = load_or_create_master_key(settings.master_key_file, allow_create=not await _holds_secrets(engine))
-    return Cipher({1: key}, 1)
-
-
 async def _check_database(engine: AsyncEngine, url: str) -> None:
     try:
         async with engine.connect() as conn:
@@ -89,7 +70,7 @@ async def open_app(settings: Settings | None = None) -> AsyncIterator[AppContext
     try:
         await _check_database(engine, settings.database_url)
         await upgrade_to_head(engine)
-        cipher = await _build_cipher(settings, engine)
+        cipher = await build_cipher(settings, engine)
         sessionmaker = build_sessionmaker(engine)
         async with sessionmaker() as session:
             principal = await accounts.ensure_local_principal(session)

@@ -126,12 +126,42 @@ class OAuthSettings(BaseModel):
         return self
 
 
+class VaultSettings(BaseModel):
+    """Where the master keys that seal every secret come from (`SPREADERS_VAULT__*`)."""
+
+    backend: Literal["local", "transit"] = "local"
+    # Local key ring as "VERSION:KEY,VERSION:KEY" (urlsafe base64, 32 bytes each); overrides the single
+    # SPREADERS_MASTER_KEY and the key file. Empty: SPREADERS_MASTER_KEY, else the key file.
+    master_keys: SecretStr | None = None
+    # The local version new values are sealed under; empty: the highest configured version.
+    current_key_version: int | None = Field(default=None, ge=1)
+    # HashiCorp Vault Transit (backend "transit"); the token is never logged.
+    transit_url: str = ""
+    transit_token: SecretStr | None = None
+    transit_key: str = "spreaders"
+    transit_mount: str = "transit"
+    transit_namespace: str = ""
+    transit_timeout_s: float = Field(default=10.0, gt=0)
+    # Records re-wrapped per transaction by `spreaders vault rotate`.
+    rotation_batch_size: int = Field(default=500, ge=1, le=10_000)
+
+    @model_validator(mode="after")
+    def _transit_needs_a_server(self) -> VaultSettings:
+        if self.backend == "transit" and not (self.transit_url and self.transit_token):
+            raise ValueError(
+                "SPREADERS_VAULT__BACKEND=transit needs SPREADERS_VAULT__TRANSIT_URL and "
+                "SPREADERS_VAULT__TRANSIT_TOKEN"
+            )
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPREADERS_", env_nested_delimiter="__", extra="ignore")
 
     data_dir: Path = Field(default_factory=lambda: _xdg("XDG_DATA_HOME", ".local/share") / "spreaders")
     database_url: str = ""  # empty: a SQLite file inside data_dir
-    # Master key for secrets at rest (32 bytes, urlsafe base64). Empty: read or create data_dir/master.key.
+    # Master key version 1 for secrets at rest (32 bytes, urlsafe base64). Empty: the key file (one
+    # VERSION:KEY line per version), created only while nothing is sealed. See VaultSettings for key rings.
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
     n8n: N8nSettings = Field(default_factory=N8nSettings)
@@ -139,6 +169,7 @@ class Settings(BaseSettings):
     planner: PlannerSettings = Field(default_factory=PlannerSettings)
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
+    vault: VaultSettings = Field(default_factory=VaultSettings)
     log_level: str = "WARNING"
 
     @model_validator(mode="after")

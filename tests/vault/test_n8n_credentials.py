@@ -25,7 +25,7 @@ from spreaders.provisioning import service as provisioning
 from spreaders.registry import service as registry
 from spreaders.vault import n8n_sync
 from spreaders.vault import service as vault
-from spreaders.vault.models import N8nCredentialLink
+from spreaders.vault.models import Credential, N8nCredentialLink
 from spreaders.vault.schemas import CredentialRead
 
 pytestmark = pytest.mark.e2e
@@ -127,6 +127,16 @@ async def _disconnect(
     return deleted
 
 
+async def _replace_secret(app: AppContext, credential_id: str, values: dict[str, str]) -> None:
+    """What a refresh does to a credential's row (OAuth refresh itself is tested in test_n8n_oauth.py)."""
+    async with app.unit_of_work() as session:
+        row = await session.get_one(Credential, credential_id)
+        row.secret = app.cipher.seal(
+            json.dumps(values).encode(), aad=vault.credential_aad(row.tenant_id, credential_id)
+        )
+        row.secret_version += 1
+
+
 async def _links(app: AppContext, credential_id: str) -> list[N8nCredentialLink]:
     async with app.sessionmaker() as session:
         rows = await session.scalars(
@@ -158,14 +168,7 @@ async def test_api_key_connection_is_created_in_n8n_bound_at_deploy_and_kept_in_
         assert link.n8n_type == "httpHeaderAuth" and link.secret_version == 1
 
         # A new secret (what a refresh does) reaches the deployed workflow without a redeploy.
-        async with app.unit_of_work() as session:
-            await vault.update_secret(
-                session,
-                app.cipher,
-                tenant_id=e2e_principal.tenant_id,
-                credential_id=credential.id,
-                values={"name": HEADER, "value": second_key},
-            )
+        await _replace_secret(app, credential.id, {"name": HEADER, "value": second_key})
         connections = await n8n_sync.running_connections(app, tenant_id=e2e_principal.tenant_id)
         replaced = await n8n_sync.resync(
             app, tenant_id=e2e_principal.tenant_id, credential_id=credential.id, connections=connections

@@ -63,7 +63,11 @@ def _resource_workflow(url: str) -> dict[str, Any]:
 async def _tokens(ctx: AppContext, principal: Principal, credential_id: str) -> dict[str, str]:
     async with ctx.sessionmaker() as session:
         return await vault.read_secret(
-            session, ctx.cipher, tenant_id=principal.tenant_id, credential_id=credential_id
+            session,
+            ctx.cipher,
+            tenant_id=principal.tenant_id,
+            credential_id=credential_id,
+            reason="the test checks what was stored",
         )
 
 

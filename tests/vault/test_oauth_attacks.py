@@ -165,7 +165,11 @@ async def test_another_tenant_asking_for_the_credential_gets_not_found(
             )
         with pytest.raises(NotFound):
             await vault.read_secret(
-                session, ctx.cipher, tenant_id=other.tenant_id, credential_id=found.credential.id
+                session,
+                ctx.cipher,
+                tenant_id=other.tenant_id,
+                credential_id=found.credential.id,
+                reason="the test checks what was stored",
             )
         with pytest.raises(NotFound):
             await vault.request_connect(
@@ -190,7 +194,11 @@ async def test_disconnect_revokes_the_tokens_at_the_provider_and_deletes_the_sec
     ctx = found.ctx
     async with ctx.sessionmaker() as session:
         values = await vault.read_secret(
-            session, ctx.cipher, tenant_id=found.principal.tenant_id, credential_id=found.credential.id
+            session,
+            ctx.cipher,
+            tenant_id=found.principal.tenant_id,
+            credential_id=found.credential.id,
+            reason="the test checks what was stored",
         )
     async with ctx.unit_of_work() as session:
         deleted = await vault.delete_credential(

@@ -17,7 +17,11 @@ async def test_full_connect_seals_a_token_set_that_calls_the_protected_resource(
     found = connected_oauth_credential
     async with found.ctx.sessionmaker() as session:
         values = await vault.read_secret(
-            session, found.ctx.cipher, tenant_id=found.principal.tenant_id, credential_id=found.credential.id
+            session,
+            found.ctx.cipher,
+            tenant_id=found.principal.tenant_id,
+            credential_id=found.credential.id,
+            reason="the test checks what was stored",
         )
     async with httpx.AsyncClient() as http:
         resource = await http.get(

@@ -22,7 +22,11 @@ from ..support.oauth_provider import Browser, ConnectedOAuth, connect_link, with
 async def _tokens(found: ConnectedOAuth) -> dict[str, str]:
     async with found.ctx.sessionmaker() as session:
         return await vault.read_secret(
-            session, found.ctx.cipher, tenant_id=found.principal.tenant_id, credential_id=found.credential.id
+            session,
+            found.ctx.cipher,
+            tenant_id=found.principal.tenant_id,
+            credential_id=found.credential.id,
+            reason="the test checks what was stored",
         )
 
 

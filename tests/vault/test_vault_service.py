@@ -86,7 +86,7 @@ async def test_completed_connect_stores_a_connected_credential_whose_values_open
     created = await _connect(app, principal, values={"apiKey": f"  {SECRET}\n", "ignored": "x"})
     async with app.sessionmaker() as session:
         opened = await vault.read_secret(
-            session, app.cipher, tenant_id=principal.tenant_id, credential_id=created.id
+            session, app.cipher, tenant_id=principal.tenant_id, credential_id=created.id, reason="test"
         )
     assert created.status == "connected"
     assert created.kind == "api_key"
@@ -252,7 +252,7 @@ async def test_deleted_credential_is_gone_from_the_list(app: AppContext, princip
         assert await vault.list_credentials(session, tenant_id=principal.tenant_id) == []
         with pytest.raises(NotFound):
             await vault.read_secret(
-                session, app.cipher, tenant_id=principal.tenant_id, credential_id=created.id
+                session, app.cipher, tenant_id=principal.tenant_id, credential_id=created.id, reason="test"
             )
 
 
@@ -265,7 +265,9 @@ async def test_another_tenant_cannot_see_read_or_delete_a_credential(
         with pytest.raises(NotFound):
             await vault.delete_credential(session, tenant_id=other.tenant_id, credential_id=created.id)
         with pytest.raises(NotFound):
-            await vault.read_secret(session, app.cipher, tenant_id=other.tenant_id, credential_id=created.id)
+            await vault.read_secret(
+                session, app.cipher, tenant_id=other.tenant_id, credential_id=created.id, reason="test"
+            )
         assert await vault.list_credentials(session, tenant_id=other.tenant_id) == []
         assert await vault.find_connected(session, tenant_id=other.tenant_id, platforms=["sendgrid"]) == {}
     async with app.sessionmaker() as session:

@@ -73,7 +73,7 @@ async def test_submitted_form_stores_the_credential_and_never_echoes_the_secret(
     async with app.sessionmaker() as session:
         [credential] = await vault.list_credentials(session, tenant_id=principal.tenant_id)
         opened = await vault.read_secret(
-            session, app.cipher, tenant_id=principal.tenant_id, credential_id=credential.id
+            session, app.cipher, tenant_id=principal.tenant_id, credential_id=credential.id, reason="test"
         )
     assert credential.platform == "openai"
     assert credential.label == "Marketing <bot>"

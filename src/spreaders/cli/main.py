@@ -19,6 +19,7 @@ from spreaders.cli.credentials import credentials_app
 from spreaders.cli.executions import executions_app
 from spreaders.cli.output import JsonOpt, console, print_json, progress_line, run
 from spreaders.cli.registry import registry_app
+from spreaders.cli.vault import vault_app
 from spreaders.planner import service as planner
 from spreaders.provisioning import installer
 from spreaders.provisioning import service as provisioning
@@ -36,6 +37,7 @@ app.add_typer(n8n_app, name="n8n")
 app.add_typer(keys_app, name="keys")
 app.add_typer(executions_app, name="executions")
 app.add_typer(credentials_app, name="credentials")
+app.add_typer(vault_app, name="vault")
 
 NowOpt = Annotated[
     datetime | None,

@@ -7,10 +7,11 @@ from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
 from spreaders.provisioning.models import N8nInstance
 from spreaders.registry.models import TemplateRating, WorkflowCategory, WorkflowDependency, WorkflowTemplate
-from spreaders.vault.models import ConnectRequest, Credential
+from spreaders.vault.models import AuditEvent, ConnectRequest, Credential, VaultKey
 
 __all__ = [
     "ApiKey",
+    "AuditEvent",
     "Base",
     "Campaign",
     "ConnectRequest",
@@ -20,6 +21,7 @@ __all__ = [
     "TemplateRating",
     "Tenant",
     "User",
+    "VaultKey",
     "WorkflowCategory",
     "WorkflowDependency",
     "WorkflowExecution",

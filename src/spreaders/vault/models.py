@@ -1,14 +1,14 @@
-"""Connected platform accounts (sealed secrets) and pending connect requests."""
+"""Connected accounts (sealed secrets), connect requests, master-key checks and the audit log."""
 
 from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spreaders.db.base import Base, TenantMixin, TimestampMixin
+from spreaders.db.base import Base, TenantMixin, TimestampMixin, utcnow
 
 
 def credential_aad(tenant_id: str, credential_id: str) -> str:
@@ -79,3 +79,37 @@ class N8nCredentialLink(TenantMixin, TimestampMixin, Base):
     n8n_name: Mapped[str] = mapped_column(String(300))
     # The account's secret_version the n8n copy was made from; an older one is replaced on next use.
     secret_version: Mapped[int] = mapped_column(default=1)
+
+
+class VaultKey(Base):
+    """One master key version seen by this database, with a check value sealed under it.
+
+    Opening the check value at start tells a wrong key from the right one before any secret is touched.
+    `retired_at` is set once rotation has verified that no sealed value uses the version any more; only
+    then may its key be dropped from the key ring.
+    """
+
+    __tablename__ = "vault_keys"
+
+    backend: Mapped[str] = mapped_column(String(20), primary_key=True)
+    version: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    check_value: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]
+
+
+class AuditEvent(TenantMixin, TimestampMixin, Base):
+    """Who did what with a credential's secret, and why. Never holds a secret value.
+
+    No foreign keys to the credential or user: the trail outlives both.
+    """
+
+    __tablename__ = "vault_audit"
+    __table_args__ = (Index("ix_vault_audit_tenant_credential", "tenant_id", "credential_id", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    user_id: Mapped[str | None] = mapped_column(String(40))
+    credential_id: Mapped[str] = mapped_column(String(40))
+    platform: Mapped[str] = mapped_column(String(60))
+    action: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str] = mapped_column(String(500))

@@ -27,6 +27,7 @@ from spreaders.orchestrator.n8n_client import N8nClient
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.schemas import InstanceConnection
 from spreaders.vault import service as vault
+from spreaders.vault.audit import record_audit
 from spreaders.vault.catalogue import load_catalogue
 from spreaders.vault.models import Credential, N8nCredentialLink
 from spreaders.vault.n8n_data import OAuthClient, credential_data
@@ -115,7 +116,13 @@ async def _accounts_by_type(
 
 
 async def _push(
-    ctx: AppContext, client: N8nClient, credential: Credential, n8n_type: str, *, reason: str
+    ctx: AppContext,
+    client: N8nClient,
+    conn: InstanceConnection,
+    credential: Credential,
+    n8n_type: str,
+    *,
+    reason: str,
 ) -> N8nCredentialRef:
     """Create one n8n credential of `n8n_type` from the account's current secret."""
     oauth = OAuthContext.of(ctx.cipher, ctx.settings)
@@ -127,7 +134,11 @@ async def _push(
             )
     async with ctx.unit_of_work() as session:
         values = await vault.read_secret(
-            session, ctx.cipher, tenant_id=credential.tenant_id, credential_id=credential.id
+            session,
+            ctx.cipher,
+            tenant_id=credential.tenant_id,
+            credential_id=credential.id,
+            reason=f"push into n8n instance {conn.instance_id} as {n8n_type} ({reason})",
         )
     schema = await client.credential_schema(n8n_type)
     data = credential_data(
@@ -139,6 +150,15 @@ async def _push(
     )
     name = _n8n_name(credential, n8n_type)
     n8n_id = await client.create_credential(name=name, credential_type=n8n_type, data=data)
+    async with ctx.unit_of_work() as session:
+        await record_audit(
+            session,
+            tenant_id=credential.tenant_id,
+            credential_id=credential.id,
+            platform=credential.platform,
+            action="push",
+            reason=f"created n8n credential {n8n_id} ({n8n_type}) in instance {conn.instance_id} ({reason})",
+        )
     logger.info("Pushed credential %s as n8n %s %s (%s)", credential.id, n8n_type, n8n_id, reason)
     return N8nCredentialRef(id=n8n_id, name=name)
 
@@ -193,7 +213,7 @@ async def _replace(
     reason: str,
 ) -> N8nCredentialRef:
     """Make a fresh n8n copy, re-point the deployments that used the old one, then delete the old one."""
-    ref = await _push(ctx, client, credential, n8n_type, reason=reason)
+    ref = await _push(ctx, client, conn, credential, n8n_type, reason=reason)
     try:
         async with ctx.unit_of_work() as session:
             if link is None:
@@ -311,7 +331,9 @@ async def forget(
     return await _delete_links(ctx, links, connections)
 
 
-async def disconnect(ctx: AppContext, *, tenant_id: str, credential_id: str) -> CredentialDeleted:
+async def disconnect(
+    ctx: AppContext, *, tenant_id: str, credential_id: str, user_id: str | None = None
+) -> CredentialDeleted:
     """Delete a connected account: its n8n credentials first (unreachable ones later, as orphans), then
     the account itself, revoking OAuth tokens at the provider where it supports that."""
     async with ctx.sessionmaker() as session:
@@ -324,6 +346,8 @@ async def disconnect(ctx: AppContext, *, tenant_id: str, credential_id: str) -> 
             tenant_id=tenant_id,
             credential_id=credential_id,
             oauth=OAuthContext.of(ctx.cipher, ctx.settings),
+            user_id=user_id,
+            reason="disconnected",
         )
 
 

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
 from spreaders.api.deps import Ctx, CurrentPrincipal, Session, require
-from spreaders.vault import n8n_sync
+from spreaders.vault import audit, n8n_sync
 from spreaders.vault import service as vault
-from spreaders.vault.schemas import ConnectLink, CredentialDeleted, CredentialRead
+from spreaders.vault.schemas import AuditEventRead, ConnectLink, CredentialDeleted, CredentialRead
 
 router = APIRouter(prefix="/credentials", tags=["credentials"])
 
@@ -44,4 +46,19 @@ async def list_credentials(session: Session, principal: CurrentPrincipal) -> lis
 async def delete_credential(credential_id: str, ctx: Ctx, principal: CurrentPrincipal) -> CredentialDeleted:
     """Disconnect: OAuth tokens are revoked at the provider where it supports revocation; the sealed secret
     and the n8n credentials made from it are deleted."""
-    return await n8n_sync.disconnect(ctx, tenant_id=principal.tenant_id, credential_id=credential_id)
+    return await n8n_sync.disconnect(
+        ctx, tenant_id=principal.tenant_id, credential_id=credential_id, user_id=principal.user_id
+    )
+
+
+@router.get("/{credential_id}/audit", dependencies=[require("credentials:read")])
+async def credential_audit(
+    credential_id: str,
+    session: Session,
+    principal: CurrentPrincipal,
+    limit: Annotated[int, Query(ge=1, le=audit.MAX_PAGE)] = 100,
+) -> list[AuditEventRead]:
+    """Who stored, read, refreshed, pushed, rotated or deleted this credential's secret, newest first."""
+    return await audit.list_audit(
+        session, tenant_id=principal.tenant_id, credential_id=credential_id, limit=limit
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -58,3 +59,66 @@ class CredentialDeleted(BaseModel):
             return f"Deleted credential {self.id}."
         done = "were revoked" if self.revoked else "could not be revoked"
         return f"Deleted credential {self.id}; its tokens {done} at the platform."
+
+
+AuditAction = Literal["store", "read", "refresh", "push", "delete", "rotate"]
+
+
+class AuditEventRead(BaseModel):
+    """One audit event: who did what with a credential's secret and why (never the secret)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    credential_id: str
+    platform: str
+    action: str
+    reason: str
+    user_id: str | None
+    created_at: datetime
+
+
+class VaultKeyRead(BaseModel):
+    """A master key version the database has seen (its check value is not shown)."""
+
+    key: str
+    created_at: datetime
+    retired_at: datetime | None
+
+
+class ColumnKeyCount(BaseModel):
+    column: str  # table.column
+    key: str  # master key version, e.g. local:2 ("unreadable" for values with no valid header)
+    count: int
+
+
+class VaultStatus(BaseModel):
+    """Which master keys exist and how many sealed values each one wraps."""
+
+    backend: str
+    current_key: str
+    configured: list[str]
+    keys: list[VaultKeyRead]
+    usage: list[ColumnKeyCount]
+    pending: int  # sealed values not yet under the current key
+
+
+class RotationFailure(BaseModel):
+    column: str
+    row_id: str
+    reason: str
+
+
+class RotationReport(BaseModel):
+    """What `spreaders vault rotate` did, and the check that nothing uses an old key any more."""
+
+    target_key: str
+    added_version: bool  # a new key version was created for this rotation
+    rewrapped: int
+    skipped_concurrent: int  # rows changed by a writer while re-wrapping: left as written, re-checked
+    passes: int
+    failed: list[RotationFailure]
+    remaining: int  # values still not under the target key after the last pass (0 when done)
+    retired: list[str]
+    seconds: float
+    usage_after: list[ColumnKeyCount]

@@ -21,12 +21,19 @@ from spreaders.accounts.schemas import Principal
 from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Invalid, NotFound
 from spreaders.settings import OAuthSettings
+from spreaders.vault.audit import record_audit
 from spreaders.vault.catalogue import Provider, load_catalogue
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.errors import ConnectLinkExpired, ConnectLinkUsed
 from spreaders.vault.models import ConnectRequest, Credential, credential_aad
 from spreaders.vault.oauth import OAuthContext, claim_once, oauth_app, revoke
-from spreaders.vault.schemas import ConnectLink, ConnectRequestView, CredentialDeleted, CredentialRead
+from spreaders.vault.schemas import (
+    AuditAction,
+    ConnectLink,
+    ConnectRequestView,
+    CredentialDeleted,
+    CredentialRead,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -216,8 +223,23 @@ async def complete_api_key_connect(
     )
     session.add(row)
     await session.flush()
+    await _audit(session, row, "store", reason="connected on the connect page", user_id=request.user_id)
     logger.info("Connected %s as credential %s for tenant %s", provider.platform, row.id, row.tenant_id)
     return CredentialRead.model_validate(row)
+
+
+async def _audit(
+    session: AsyncSession, row: Credential, action: AuditAction, *, reason: str, user_id: str | None
+) -> None:
+    await record_audit(
+        session,
+        tenant_id=row.tenant_id,
+        credential_id=row.id,
+        platform=row.platform,
+        action=action,
+        reason=reason,
+        user_id=user_id,
+    )
 
 
 async def _get_credential(session: AsyncSession, tenant_id: str, credential_id: str) -> Credential:
@@ -254,8 +276,11 @@ async def delete_credential(
     tenant_id: str,
     credential_id: str,
     oauth: OAuthContext | None = None,
+    user_id: str | None = None,
+    reason: str = "deleted on request",
 ) -> CredentialDeleted:
-    """Delete one of the tenant's credentials, revoking OAuth tokens at the provider when `oauth` is given.
+    """Delete one of the tenant's credentials (audited), revoking OAuth tokens at the provider when `oauth`
+    is given.
 
     A provider that cannot be reached does not stop the delete (`revoked` is then False). Another
     tenant's id is NotFound.
@@ -263,8 +288,16 @@ async def delete_credential(
     row = await _get_credential(session, tenant_id, credential_id)
     revoked: bool | None = None
     if row.kind == "oauth2" and oauth is not None:
-        values = await read_secret(session, oauth.cipher, tenant_id=tenant_id, credential_id=credential_id)
+        values = await read_secret(
+            session,
+            oauth.cipher,
+            tenant_id=tenant_id,
+            credential_id=credential_id,
+            reason="revoke at the provider before deleting",
+            user_id=user_id,
+        )
         revoked = await revoke(oauth, platform=row.platform, values=values)
+    await _audit(session, row, "delete", reason=reason, user_id=user_id)
     await session.delete(row)
     await session.flush()
     logger.info(
@@ -274,10 +307,21 @@ async def delete_credential(
 
 
 async def read_secret(
-    session: AsyncSession, cipher: Cipher, *, tenant_id: str, credential_id: str
+    session: AsyncSession,
+    cipher: Cipher,
+    *,
+    tenant_id: str,
+    credential_id: str,
+    reason: str,
+    user_id: str | None = None,
 ) -> dict[str, str]:
-    """Open a credential's values, for deploying them into n8n only; never return them to a caller."""
+    """Open a credential's values for use (deploying into n8n), never to show a caller.
+
+    The audit event is written first, in the caller's transaction: if it cannot be written, the read
+    is refused (AuditUnavailable) and the secret is never opened.
+    """
     row = await _get_credential(session, tenant_id, credential_id)
+    await _audit(session, row, "read", reason=reason, user_id=user_id)
     opened = json.loads(cipher.open(row.secret, aad=credential_aad(tenant_id, credential_id)))
     if not isinstance(opened, dict) or not all(isinstance(v, str) for v in opened.values()):
         raise Invalid(f"Credential {credential_id} holds malformed values.", hint="Connect it again.")
@@ -318,20 +362,3 @@ async def connected_credential_types(session: AsyncSession, *, tenant_id: str) -
         if platform in known
         for t in catalogue.get(platform).n8n_credential_types
     }
-
-
-async def update_secret(
-    session: AsyncSession, cipher: Cipher, *, tenant_id: str, credential_id: str, values: Mapping[str, str]
-) -> CredentialRead:
-    """Replace a credential's values (a refreshed token set) and bump its secret version.
-
-    n8n copies made from the older version are replaced by `vault.n8n_sync.resync` or on next deploy.
-    """
-    row = await _get_credential(session, tenant_id, credential_id)
-    row.secret = cipher.seal(
-        json.dumps(dict(values), sort_keys=True).encode(), aad=credential_aad(tenant_id, credential_id)
-    )
-    row.secret_version += 1
-    row.updated_at = utcnow()
-    await session.flush()
-    return CredentialRead.model_validate(row)

@@ -117,6 +117,9 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
     ) -> Annotated[CallToolResult, CredentialDeleted]:
         caller = env.caller("credentials:write")
         deleted = await n8n_sync.disconnect(
-            caller.app, tenant_id=caller.principal.tenant_id, credential_id=credentialId
+            caller.app,
+            tenant_id=caller.principal.tenant_id,
+            credential_id=credentialId,
+            user_id=caller.principal.user_id,
         )
         return result(deleted, deleted.summary())

@@ -1,7 +1,7 @@
 """OAuth connect: authorization state on connect requests; scopes, expiry and status message on credentials
 
 Revision ID: 0006
-Revises: 0003
+Revises: 0005
 Create Date: 2026-11-26
 """
 
@@ -14,7 +14,7 @@ from sqlalchemy.dialects import postgresql
 import spreaders.db.base
 
 revision: str = "0006"
-down_revision: str | None = "0003"
+down_revision: str | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
