@@ -96,12 +96,14 @@ class ProvisioningSettings(BaseModel):
 
 
 class KubernetesSettings(BaseModel):
-    """How the Kubernetes backend lays out tenants' n8n (`SPREADERS_KUBERNETES__*`); see docs/kubernetes.md."""
+    """How the Kubernetes backend lays out tenants' n8n (`SPREADERS_KUBERNETES__*`, docs/kubernetes.md)."""
 
-    kubeconfig: Path | None = None  # None: the in-cluster service account, else ~/.kube/config
+    kubeconfig: Path | None = None  # None: the pod's service account (the platform runs in the cluster)
     context: str = ""  # a kubeconfig context; empty: the current one
     image: str = "docker.n8n.io/n8nio/n8n"  # tagged with n8n.version
-    namespace_prefix: str = Field(default="spreaders-", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$", max_length=20)
+    namespace_prefix: str = Field(
+        default="spreaders-", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$", max_length=20
+    )
     pool_namespace: str = Field(default="spreaders-pool", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
     pool_instances: int = Field(default=1, ge=1, le=50)
     tenants_per_pool_instance: int = Field(default=8, ge=1, le=100)

@@ -24,7 +24,7 @@ from spreaders.provisioning.tiers import parse_quantity
 
 TOKEN = "stand-in-token"
 _PATH = re.compile(
-    r"^/(?:api/v1|apis/(?P<group>[a-z.]+/v1))"
+    r"^/(?:api/v1|apis/(?P<group>[a-z0-9.]+/v1))"
     r"(?:/namespaces/(?P<namespace>[^/]+))?"
     r"(?:/(?P<plural>[a-z]+)(?:/(?P<name>[^/]+))?)?/?$"
 )
@@ -148,7 +148,9 @@ def _dispatch(
         del store.objects[key]
         return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
     if content_type != "application/merge-patch+json":
-        return 415, _status(415, "UnsupportedMediaType", f"this stand-in takes merge patches, not {content_type}")
+        return 415, _status(
+            415, "UnsupportedMediaType", f"this stand-in takes merge patches, not {content_type}"
+        )
     assert body is not None
     return _patch(store, key, kind, current, body)
 
@@ -162,7 +164,9 @@ def _patch(
         after = parse_quantity(updated["spec"]["resources"]["requests"]["storage"])
         if after < before:
             return 422, _status(
-                422, "Invalid", "spec.resources.requests.storage: Forbidden: field can not be less than previous value"
+                422,
+                "Invalid",
+                "spec.resources.requests.storage: Forbidden: field can not be less than previous value",
             )
     if kind == "Deployment":
         if updated["spec"]["selector"] != current["spec"]["selector"]:

@@ -67,18 +67,18 @@ class KubernetesBackend:
         """Build a backend from a kubeconfig, or from the pod's service account inside the cluster."""
         configuration = client.Configuration()
         if settings.kubeconfig is not None:
-            await config.load_kube_config(
+            await config.load_kube_config(  # type: ignore[no-untyped-call]
                 config_file=str(settings.kubeconfig.expanduser()),
                 context=settings.context or None,
                 client_configuration=configuration,
                 persist_config=False,
             )
         else:
-            config.load_incluster_config(client_configuration=configuration)
+            config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
         return cls(client.ApiClient(configuration), poll_interval_s=settings.poll_interval_s)
 
     async def close(self) -> None:
-        await self._api.close()
+        await self._api.close()  # type: ignore[no-untyped-call]
 
     def _calls(self, manifest: Manifest) -> tuple[Call, Call, tuple[str, ...]]:
         """The create and patch calls of a manifest's kind, and the leading arguments they take."""
