@@ -155,6 +155,34 @@ class VaultSettings(BaseModel):
         return self
 
 
+class ProvisioningSettings(BaseModel):
+    """Where tenants' n8n instances run (`SPREADERS_PROVISIONING__*`)."""
+
+    backend: Literal["local", "kubernetes"] = "local"
+
+
+class KubernetesSettings(BaseModel):
+    """How the Kubernetes backend lays out tenants' n8n (`SPREADERS_KUBERNETES__*`, docs/kubernetes.md)."""
+
+    kubeconfig: Path | None = None  # None: the pod's service account (the platform runs in the cluster)
+    context: str = ""  # a kubeconfig context; empty: the current one
+    image: str = "docker.n8n.io/n8nio/n8n"  # tagged with n8n.version
+    namespace_prefix: str = Field(
+        default="spreaders-", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$", max_length=20
+    )
+    pool_namespace: str = Field(default="spreaders-pool", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+    pool_instances: int = Field(default=1, ge=1, le=50)
+    tenants_per_pool_instance: int = Field(default=8, ge=1, le=100)
+    # Public host names: `<namespace>.<domain>` per tenant; empty: no Ingress is made.
+    ingress_domain: str = ""
+    ingress_class: str = ""
+    # A cert-manager ClusterIssuer that signs each Ingress's certificate; empty: plain http.
+    cluster_issuer: str = ""
+    storage_class: str = ""  # empty: the cluster's default StorageClass
+    ready_timeout_s: float = Field(default=300.0, gt=0)
+    poll_interval_s: float = Field(default=2.0, gt=0)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="SPREADERS_", env_nested_delimiter="__", extra="ignore")
 
@@ -170,6 +198,8 @@ class Settings(BaseSettings):
     monitor: MonitorSettings = Field(default_factory=MonitorSettings)
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
     vault: VaultSettings = Field(default_factory=VaultSettings)
+    provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
+    kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     log_level: str = "WARNING"
 
     @model_validator(mode="after")

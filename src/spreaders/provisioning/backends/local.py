@@ -21,7 +21,7 @@ import httpx
 from spreaders.errors import Unavailable
 
 # Environment measured to keep an instance on loopback with no outbound traffic (docs/n8n.md).
-_QUIET_ENV = {
+QUIET_ENV = {
     "N8N_PROTOCOL": "http",
     "N8N_DIAGNOSTICS_ENABLED": "false",
     "N8N_VERSION_NOTIFICATIONS_ENABLED": "false",
@@ -80,7 +80,7 @@ def port_is_free(host: str, port: int) -> bool:
 
 def instance_env(spec: ProcessSpec, base: Mapping[str, str]) -> dict[str, str]:
     env = {key: value for key, value in base.items() if not key.startswith(("N8N_", "SPREADERS_"))}
-    env.update(_QUIET_ENV)
+    env.update(QUIET_ENV)
     env.update(
         {
             "N8N_USER_FOLDER": str(spec.data_dir),

@@ -1,0 +1,66 @@
+"""Where each instance goes in the cluster, from the settings: a dedicated tenant or a pool slot."""
+
+from __future__ import annotations
+
+from spreaders.errors import Invalid
+from spreaders.provisioning.backends.kubernetes.manifests import InstanceTarget, dns_label, tenant_namespace
+from spreaders.provisioning.tiers import TIERS, Tier
+from spreaders.settings import Settings
+
+
+def _host(settings: Settings, label: str) -> str:
+    domain = settings.kubernetes.ingress_domain
+    return f"{label}.{domain}" if domain else ""
+
+
+def dedicated_target(settings: Settings, *, tenant_id: str, instance_id: str, tier: Tier) -> InstanceTarget:
+    """The namespace and objects of a tenant's own instance."""
+    if not tier.dedicated:
+        raise Invalid(
+            f"The {tier.name} tier has no dedicated instance.",
+            hint="Free tenants share the pool: use pool_targets(); pro and enterprise get their own.",
+        )
+    kube = settings.kubernetes
+    namespace = tenant_namespace(kube.namespace_prefix, tenant_id)
+    return InstanceTarget(
+        namespace=namespace,
+        name="n8n",
+        instance_id=instance_id,
+        tier=tier,
+        resources=tier.resources,
+        image=kube.image,
+        n8n_version=settings.n8n.version,
+        expression_engine=settings.n8n.expression_engine,
+        public_host=_host(settings, namespace),
+        ingress_class=kube.ingress_class,
+        cluster_issuer=kube.cluster_issuer,
+        storage_class=kube.storage_class,
+        tenant_id=tenant_id,
+    )
+
+
+def pool_targets(settings: Settings) -> list[InstanceTarget]:
+    """The shared free pool: `pool_instances` instances, each sized for `tenants_per_pool_instance`."""
+    kube = settings.kubernetes
+    free = TIERS["free"]
+    resources = free.resources.times(kube.tenants_per_pool_instance)
+    targets = []
+    for index in range(kube.pool_instances):
+        name = f"n8n-pool-{index}"
+        targets.append(
+            InstanceTarget(
+                namespace=kube.pool_namespace,
+                name=name,
+                instance_id=name,
+                tier=free,
+                resources=resources,
+                image=kube.image,
+                n8n_version=settings.n8n.version,
+                expression_engine=settings.n8n.expression_engine,
+                public_host=_host(settings, dns_label(kube.pool_namespace, str(index))),
+                ingress_class=kube.ingress_class,
+                cluster_issuer=kube.cluster_issuer,
+                storage_class=kube.storage_class,
+            )
+        )
+    return targets
