@@ -24,10 +24,11 @@ from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_ow
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
+from spreaders.vault.sealed import row_aad
 
 
 def _aad(instance: N8nInstance) -> str:
-    return f"tenant:{instance.tenant_id}|n8n_instances:{instance.id}"
+    return row_aad(instance.tenant_id, N8nInstance.__tablename__, instance.id)
 
 
 def _secrets(ctx: AppContext, instance: N8nInstance) -> dict[str, str]:
