@@ -39,6 +39,9 @@ from spreaders.registry.schemas import TemplatePage, TemplateSearch, TemplateSum
 # first), in blocks of this size for pages past the first block; totals are counted up to TOTAL_CAP.
 CANDIDATES: Final = 200
 TOTAL_CAP: Final = 1000
+# Core columns, not ORM attributes: a search reads plain rows, and the ORM's result machinery cost
+# as much as a quarter of a fast search.
+_TEMPLATES: Final = WorkflowTemplate.__table__
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,7 @@ async def search_templates(
     shape = _SearchShape(
         dialect=dialect,
         term_count=len(words),
+        folded=fulltext.folded_terms(words, dialect=dialect),
         platform_count=len(platforms),
         capability_count=len(capabilities),
         category=query.category is not None,
@@ -91,9 +95,11 @@ async def search_templates(
         ranking=ranking,
         deep=bool(words) and query.offset + query.limit > CANDIDATES,
     )
-    # SQLite first takes only the engine's best hits (twice the candidates) before reading the facets,
-    # when only tenancy filters them. If fewer candidates than asked for and than match are left
-    # (another tenant's or version's rows ranked higher), it reads the facets of every hit.
+    # SQLite first takes only the engine's best hits (the candidates and a quarter more, room for
+    # other versions' rows; each extra hit costs its place in the engine's sort and a facets read)
+    # before reading the facets, when only tenancy filters them. If fewer candidates than asked for
+    # and than match are left (another tenant's or version's rows ranked higher), it reads the
+    # facets of every hit.
     fast = bool(words) and dialect == "sqlite" and not _narrowed(query, platforms, capabilities)
     page, count = _search_statements(dataclasses.replace(shape, engine_cut=fast))
     blocks = -(-(query.offset + query.limit) // CANDIDATES)
@@ -108,7 +114,7 @@ async def search_templates(
         **fulltext.json_strings("platforms", platforms),
         **fulltext.json_strings("capabilities", capabilities),
         "depth": blocks * CANDIDATES,
-        "fts_depth": 2 * blocks * CANDIDATES,
+        "fts_depth": blocks * CANDIDATES * 5 // 4,
         "page_limit": query.limit,
         "page_offset": query.offset,
         **(fulltext.text_parameters(words, dialect=dialect) if words else {}),
@@ -147,6 +153,7 @@ class _SearchShape:
 
     dialect: str
     term_count: int
+    folded: tuple[bool, ...]  # PostgreSQL: which terms also have an unaccented form
     platform_count: int
     capability_count: int
     category: bool
@@ -184,10 +191,17 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
     tiered = shape.term_count > 1 and shape.ranking.all_words_first
     if shape.term_count:
         matches, match = fulltext.match_text(
-            matches, dialect=dialect, term_count=shape.term_count, tiered=tiered, engine_cut=shape.engine_cut
+            matches,
+            dialect=dialect,
+            term_count=shape.term_count,
+            tiered=tiered,
+            engine_cut=shape.engine_cut,
+            folded=shape.folded,
         )
         relevance, all_terms = match.relevance, match.all_terms
-        counted, _ = fulltext.match_text(counted, dialect=dialect, term_count=shape.term_count, ranked=False)
+        counted, _ = fulltext.match_text(
+            counted, dialect=dialect, term_count=shape.term_count, ranked=False, folded=shape.folded
+        )
     filters: list[ColumnElement[bool]] = []
     if shape.category:
         filters.append(source.category == bindparam("category"))
@@ -210,9 +224,11 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
     matches, counted = matches.where(*filters), counted.where(*filters)
     total = select(func.count()).select_from(counted.limit(TOTAL_CAP + 1).subquery()).scalar_subquery()
     tie = fulltext.tie_breaker(dialect)
+    # The lists are carried to the scoring only when it counts hits in them.
+    wanted = ((source.platforms, shape.platform_count), (source.capabilities, shape.capability_count))
+    lists = [column for column, count in wanted if count]
     matches = matches.add_columns(
-        source.platforms,
-        source.capabilities,
+        *lists,
         relevance.label("relevance"),
         all_terms.label("all_terms"),
         tie.label("tie"),
@@ -251,10 +267,10 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
     per_block = blocked.c.block if shape.deep else None
     # Platform and capability hits are counted for the candidates only.
     platform_hits = fulltext.json_hits(
-        blocked.c.platforms, "platforms" if shape.platform_count else None, dialect=dialect
+        blocked.c.get("platforms"), "platforms" if shape.platform_count else None, dialect=dialect
     )
     capability_hits = fulltext.json_hits(
-        blocked.c.capabilities, "capabilities" if shape.capability_count else None, dialect=dialect
+        blocked.c.get("capabilities"), "capabilities" if shape.capability_count else None, dialect=dialect
     )
     candidates = select(
         blocked,
@@ -280,8 +296,13 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
     )
     # Only the page's rows are read from the (wide) template table, in the same statement.
     page = (
-        select(*SUMMARY_COLUMNS, ranked.c.score, ranked.c.found, ranked.c.total)
-        .join_from(ranked, WorkflowTemplate, WorkflowTemplate.id == ranked.c.id)
+        select(
+            *(_TEMPLATES.c[column.key] for column in SUMMARY_COLUMNS),
+            ranked.c.score,
+            ranked.c.found,
+            ranked.c.total,
+        )
+        .join_from(ranked, _TEMPLATES, _TEMPLATES.c.id == ranked.c.id)
         .order_by(*_page_order(ranked.c, ranked.c.score, tiered=tiered, dialect=dialect))
     )
     return page, select(total)
