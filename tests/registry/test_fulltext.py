@@ -329,3 +329,23 @@ async def test_pages_past_the_first_block_of_candidates_neither_overlap_nor_skip
         assert page.total == CANDIDATES + 15
         seen += [item.name for item in page.items]
     assert sorted(seen) == [f"Lizard {index:03}" for index in range(CANDIDATES + 15)]
+
+
+async def test_totals_leave_out_old_versions_and_other_tenants_templates(
+    session: AsyncSession, principal: Principal
+) -> None:
+    tenant = principal.tenant_id
+    await add(session, tenant, workflow("Quokka digest", "emailSend"), key="quokka")
+    await add(session, tenant, workflow("Quokka report", "slack"))
+
+    async def total() -> tuple[int, bool]:
+        page = await search_templates(session, tenant_id=tenant, query=TemplateSearch(query="quokka digest"))
+        return page.total, page.total_is_estimate
+
+    # Only the tenant's active templates exist: the engine alone counts the hits.
+    assert await total() == (2, False)
+    await add(session, tenant, workflow("Quokka digest, second edition", "emailSend"), key="quokka")
+    assert await total() == (2, False)
+    other = await accounts.create_tenant(session, name="marsupials")
+    await add(session, other.id, workflow("Quokka digest elsewhere", "emailSend"))
+    assert await total() == (2, False)

@@ -201,6 +201,12 @@ def _match_sqlite(
     return stmt, TextMatch(relevance=sub.c.relevance, all_terms=sub.c.all_terms == 1)
 
 
+def engine_hits() -> Select[Any]:
+    """The keys of every FTS5 hit of the terms `text_parameters` binds, whoever's rows they are (SQLite)."""
+    keys = text(f"SELECT rowid AS key FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any")
+    return select(keys.columns(key=Integer).subquery("fts_every_key").c.key)
+
+
 def tie_breaker(dialect: str) -> ColumnElement[Any]:
     """The last key of relevance order: the FTS5 rowid on SQLite (as the engine cuts its hits), else id."""
     return FACETS["sqlite"].c.rid if dialect == "sqlite" else FACETS[dialect].c.id
