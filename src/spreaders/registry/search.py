@@ -39,7 +39,7 @@ from spreaders.registry.schemas import TemplatePage, TemplateSearch, TemplateSum
 
 # A search with words scores only the CANDIDATES most relevant matches (those holding every term
 # first), in blocks of this size for pages past the first block; totals are counted up to TOTAL_CAP.
-CANDIDATES: Final = 100
+CANDIDATES: Final = 50
 TOTAL_CAP: Final = 1000
 # Core columns, not ORM attributes: a search reads plain rows, and the ORM's result machinery cost
 # as much as a quarter of a fast search.
