@@ -1,7 +1,7 @@
 """Search relevance on the shared corpus: nDCG@10 and recall@10 per ranking variant.
 
 Run with `.venv/bin/python -m benchmarks.relevance`. Imports the corpus into a temporary SQLite
-database, runs every request of `benchmarks/relevance/requests.json` through `registry.search` under
+database, runs every request of `benchmarks/relevance/requests.json` through `search_templates` under
 each ranking variant and prints one line per variant, then one JSON object. `--pool` prints the
 top candidates of several rankers and query variants for each request instead (what a judge reads
 when extending the set); judged files are marked with their grade.

@@ -3,7 +3,7 @@
 Run with `.venv/bin/python -m benchmarks.search_bench`; PostgreSQL too when
 SPREADERS_BENCH_DATABASE_URL names a server (e.g. postgresql://postgres@127.0.0.1/postgres): a
 throw-away database is created there and dropped afterwards. For each database: the whole-corpus
-import time, then `registry.search` p50/p99 over the queries of `benchmarks/relevance/requests.json`
+import time, then `search_templates` p50/p99 over the queries of `benchmarks/relevance/requests.json`
 (what agents send: words, some with platforms) next to the bare full-text query for the same words
 over the same rows (FTS5 MATCH ordered by bm25, or tsvector @@ ordered by ts_rank, top 10). After
 one warm-up pass, each round times every request's search and its bare query back to back on one
