@@ -1,7 +1,7 @@
 """Search relevance on the shared corpus: nDCG@10 and recall@10 per ranking variant.
 
 Run with `.venv/bin/python -m benchmarks.relevance`. Imports the corpus into a temporary SQLite
-database, runs every request of `benchmarks/relevance/requests.json` through `registry.search` under
+database, runs every request of `benchmarks/relevance/requests.json` through `search_templates` under
 each ranking variant and prints one line per variant, then one JSON object. `--pool` prints the
 top candidates of several rankers and query variants for each request instead (what a judge reads
 when extending the set); judged files are marked with their grade.
@@ -30,7 +30,7 @@ from spreaders.bootstrap import AppContext, open_app
 from spreaders.registry import service as registry
 from spreaders.registry.models import WorkflowTemplate
 from spreaders.registry.schemas import TemplateSearch
-from spreaders.registry.search import Ranking
+from spreaders.registry.search import Ranking, search_templates
 from spreaders.settings import Settings
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "n8n-workflows"
@@ -86,7 +86,7 @@ async def _ranked(
     ctx: AppContext, tenant_id: str, files: dict[str, str], search: dict[str, Any], ranking: Ranking
 ) -> list[str]:
     async with ctx.sessionmaker() as session:
-        page = await registry.search(
+        page = await search_templates(
             session, tenant_id=tenant_id, query=TemplateSearch(**search, limit=K), ranking=ranking
         )
     return [files[item.id] for item in page.items]

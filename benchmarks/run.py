@@ -31,6 +31,7 @@ from spreaders.planner.service import analyze_prompt
 from spreaders.provisioning import service as provisioning
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSearch
+from spreaders.registry.search import search_templates
 from spreaders.settings import Settings
 
 CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "n8n-workflows"
@@ -71,7 +72,7 @@ async def bench_registry(ctx: AppContext, tenant_id: str) -> dict[str, float]:
     async def searches() -> None:
         async with ctx.sessionmaker() as session:
             for query in QUERIES:
-                await registry.search(
+                await search_templates(
                     session, tenant_id=tenant_id, query=TemplateSearch(query=query, limit=10)
                 )
 
@@ -86,7 +87,7 @@ async def bench_registry(ctx: AppContext, tenant_id: str) -> dict[str, float]:
 async def bench_runs(ctx: AppContext, principal: Principal, repeat: int) -> dict[str, float]:
     async with ctx.unit_of_work() as session:
         await registry.load_starter(session, tenant_id=principal.tenant_id)
-        page = await registry.search(
+        page = await search_templates(
             session,
             tenant_id=principal.tenant_id,
             query=TemplateSearch(query="email campaign draft", limit=1),

@@ -7,6 +7,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spreaders.accounts.schemas import Principal
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSearch
+from spreaders.registry.search import search_templates
 
 
 async def test_corpus_imports_with_reasons_for_every_failure(
@@ -19,7 +20,7 @@ async def test_corpus_imports_with_reasons_for_every_failure(
     assert all(failure.reason and failure.path for failure in report.failed)
     assert len(report.template_ids) == report.imported
 
-    page = await registry.search(
+    page = await search_templates(
         session,
         tenant_id=principal.tenant_id,
         query=TemplateSearch(query="new tweets", platforms=["twitter"], trigger_type="manual"),

@@ -11,9 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
 from spreaders.registry import service as registry
+from spreaders.registry.fulltext import terms
 from spreaders.registry.models import WorkflowTemplate
 from spreaders.registry.schemas import TemplateSearch
-from spreaders.registry.search import CANDIDATES, terms
+from spreaders.registry.search import CANDIDATES, search_templates
 
 
 def workflow(name: str, *kinds: str, note: str = "", description: str = "") -> dict[str, Any]:
@@ -36,7 +37,7 @@ async def add(session: AsyncSession, tenant_id: str, document: dict[str, Any], k
 async def names(
     session: AsyncSession, tenant_id: str, connected: list[str] | None = None, **query: Any
 ) -> list[str]:
-    page = await registry.search(
+    page = await search_templates(
         session, tenant_id=tenant_id, query=TemplateSearch(**query), connected_credential_types=connected
     )
     return [item.name for item in page.items]
@@ -46,13 +47,31 @@ def dialect(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
 
 
+_FACET_COLUMNS = (
+    "id, tenant_id, is_active, name, category, trigger_type, self_contained, usage_count, success_count"
+)
+
+
 async def assert_index_in_step(session: AsyncSession) -> None:
-    """SQLite checks its external-content index against the table; PostgreSQL's column is generated."""
+    """The full-text index and the facets hold exactly the templates' current values."""
     if dialect(session) == "sqlite":
         check = (
             "INSERT INTO workflow_templates_fts(workflow_templates_fts, rank) VALUES ('integrity-check', 1)"
         )
         await session.execute(text(check))
+        facets = f"SELECT {_FACET_COLUMNS}, platforms, capabilities, required_credentials"
+    else:
+        facets = (
+            f"SELECT {_FACET_COLUMNS}, platforms::text, capabilities::text, required_credentials::text, "
+            "search_vector::text"
+        )
+    templates = facets.replace(
+        "search_vector::text", "workflow_templates_search_vector(name, description, search_text)::text"
+    )
+    facets, templates = f"{facets} FROM workflow_templates_fts_facets", f"{templates} FROM workflow_templates"
+    for one, other in ((facets, templates), (templates, facets)):
+        only_here = f"SELECT count(*) FROM ({one} EXCEPT {other}) AS d"
+        assert (await session.execute(text(only_here))).scalar_one() == 0
 
 
 async def test_the_migration_creates_the_full_text_objects_of_the_database(session: AsyncSession) -> None:
@@ -81,13 +100,27 @@ async def test_the_migration_creates_the_full_text_objects_of_the_database(sessi
         } <= found
     else:
         columns = await conn.run_sync(
-            lambda c: {col["name"] for col in inspect(c).get_columns("workflow_templates")}
+            lambda c: {col["name"] for col in inspect(c).get_columns("workflow_templates_fts_facets")}
         )
         indexes = await conn.run_sync(
-            lambda c: {ix["name"] for ix in inspect(c).get_indexes("workflow_templates")}
+            lambda c: {ix["name"] for ix in inspect(c).get_indexes("workflow_templates_fts_facets")}
         )
-        assert "search_vector" in columns
-        assert "ix_workflow_templates_search_vector" in indexes
+        triggers = set(
+            (
+                await session.execute(
+                    text("SELECT tgname FROM pg_trigger WHERE tgrelid = 'workflow_templates'::regclass")
+                )
+            )
+            .scalars()
+            .all()
+        )
+        assert {"id", "tenant_id", "is_active", "search_vector"} <= columns
+        assert "ix_workflow_templates_fts_facets_search_vector" in indexes
+        assert {
+            "workflow_templates_fts_facets_insert",
+            "workflow_templates_fts_facets_update",
+            "workflow_templates_fts_facets_delete",
+        } <= triggers
 
 
 async def test_inserted_updated_and_deleted_rows_stay_in_step(
@@ -251,7 +284,7 @@ async def test_text_pages_share_one_total_and_do_not_overlap(
         await add(session, tenant, workflow(f"Okapi report {index}", "emailSend"))
     await add(session, tenant, workflow("Unrelated", "emailSend"))
     pages = [
-        await registry.search(
+        await search_templates(
             session, tenant_id=tenant, query=TemplateSearch(query="okapi", limit=3, offset=offset)
         )
         for offset in (0, 3, 6, 9)
@@ -276,7 +309,7 @@ async def test_a_tenant_finds_its_match_below_another_tenants_many_better_ones(
     for index in range(2 * CANDIDATES + 5):
         await add(session, other.id, workflow(f"Zebra zebra zebra {index}", "emailSend"))
     await add(session, principal.tenant_id, workflow("Report", "emailSend", note="one zebra here"))
-    page = await registry.search(session, tenant_id=principal.tenant_id, query=TemplateSearch(query="zebra"))
+    page = await search_templates(session, tenant_id=principal.tenant_id, query=TemplateSearch(query="zebra"))
     assert [item.name for item in page.items] == ["Report"]
     assert (page.total, page.total_is_estimate) == (1, False)
 
@@ -290,9 +323,29 @@ async def test_pages_past_the_first_block_of_candidates_neither_overlap_nor_skip
         await add(session, tenant, workflow(f"Lizard {index:03}", "emailSend", note=note))
     seen: list[str] = []
     for offset in range(0, CANDIDATES + 15, 40):
-        page = await registry.search(
+        page = await search_templates(
             session, tenant_id=tenant, query=TemplateSearch(query="gecko", limit=40, offset=offset)
         )
         assert page.total == CANDIDATES + 15
         seen += [item.name for item in page.items]
     assert sorted(seen) == [f"Lizard {index:03}" for index in range(CANDIDATES + 15)]
+
+
+async def test_totals_leave_out_old_versions_and_other_tenants_templates(
+    session: AsyncSession, principal: Principal
+) -> None:
+    tenant = principal.tenant_id
+    await add(session, tenant, workflow("Quokka digest", "emailSend"), key="quokka")
+    await add(session, tenant, workflow("Quokka report", "slack"))
+
+    async def total() -> tuple[int, bool]:
+        page = await search_templates(session, tenant_id=tenant, query=TemplateSearch(query="quokka digest"))
+        return page.total, page.total_is_estimate
+
+    # Only the tenant's active templates exist: the engine alone counts the hits.
+    assert await total() == (2, False)
+    await add(session, tenant, workflow("Quokka digest, second edition", "emailSend"), key="quokka")
+    assert await total() == (2, False)
+    other = await accounts.create_tenant(session, name="marsupials")
+    await add(session, other.id, workflow("Quokka digest elsewhere", "emailSend"))
+    assert await total() == (2, False)

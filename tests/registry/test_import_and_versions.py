@@ -10,8 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
 from spreaders.errors import Invalid, NotFound
+from spreaders.registry import selection
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateRead, TemplateSearch
+from spreaders.registry.search import search_templates
 
 
 def document(text: str = "Hello", **extra: Any) -> dict[str, Any]:
@@ -83,7 +85,7 @@ async def test_changed_content_becomes_a_new_active_version(
     assert (new.version, new.is_active) == (2, True)
     assert old.lineage_key == new.lineage_key == "0001_Greeting"
 
-    page = await registry.search(
+    page = await search_templates(
         session, tenant_id=principal.tenant_id, query=TemplateSearch(query="greeting")
     )
     assert [item.id for item in page.items] == [new.id]
@@ -129,12 +131,12 @@ async def test_another_tenant_can_neither_get_nor_find_a_template(
     with pytest.raises(NotFound) as caught:
         await registry.get_template(session, tenant_id=other.id, template_id=row.id)
     assert "workflow.search" in str(caught.value)
-    page = await registry.search(session, tenant_id=other.id, query=TemplateSearch(query="greeting"))
+    page = await search_templates(session, tenant_id=other.id, query=TemplateSearch(query="greeting"))
     assert (page.total, page.items) == (0, [])
     with pytest.raises(NotFound):
         await registry.record_run(session, tenant_id=other.id, template_id=row.id, succeeded=True)
     assert (
-        await registry.select_for_requirements(
+        await selection.select_for_requirements(
             session, tenant_id=other.id, capabilities=["scheduling"], platforms=[]
         )
         == []

@@ -8,9 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.accounts.schemas import Principal
 from spreaders.errors import Invalid
+from spreaders.registry import selection
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSearch
-from spreaders.registry.search import DEFAULT_RANKING
+from spreaders.registry.search import DEFAULT_RANKING, search_templates
 
 
 def workflow(name: str, *kinds: str, tags: tuple[str, ...] = (), note: str = "") -> dict[str, Any]:
@@ -29,7 +30,7 @@ async def add(session: AsyncSession, principal: Principal, document: dict[str, A
 
 
 async def find(session: AsyncSession, principal: Principal, **query: Any) -> list[str]:
-    page = await registry.search(session, tenant_id=principal.tenant_id, query=TemplateSearch(**query))
+    page = await search_templates(session, tenant_id=principal.tenant_id, query=TemplateSearch(**query))
     return [item.name for item in page.items]
 
 
@@ -106,7 +107,7 @@ async def test_platform_filter_accepts_everyday_names(
 async def test_more_matching_platforms_rank_higher(
     session: AsyncSession, principal: Principal, library: dict[str, str]
 ) -> None:
-    page = await registry.search(
+    page = await search_templates(
         session, tenant_id=principal.tenant_id, query=TemplateSearch(platforms=["twitter", "linkedin"])
     )
     assert [(item.name, item.score) for item in page.items] == [
@@ -127,7 +128,7 @@ async def test_success_rate_and_popularity_raise_the_rank(
         await registry.record_run(
             session, tenant_id=principal.tenant_id, template_id=tweet_id, succeeded=succeeded
         )
-    page = await registry.search(
+    page = await search_templates(
         session, tenant_id=principal.tenant_id, query=TemplateSearch(platforms=["twitter"])
     )
     assert [(item.name, item.score) for item in page.items] == [
@@ -135,7 +136,7 @@ async def test_success_rate_and_popularity_raise_the_rank(
         ("LinkedIn and Twitter announcer", 40),
     ]
     # With words, text relevance (0..1, times DEFAULT_RANKING.text) is added to the same points.
-    page = await registry.search(
+    page = await search_templates(
         session, tenant_id=principal.tenant_id, query=TemplateSearch(query="twitter")
     )
     scores = {item.name: item.score for item in page.items}
@@ -161,8 +162,8 @@ async def test_pages_share_one_total(
     session: AsyncSession, principal: Principal, library: dict[str, str]
 ) -> None:
     everything = await find(session, principal)
-    first = await registry.search(session, tenant_id=principal.tenant_id, query=TemplateSearch(limit=2))
-    second = await registry.search(
+    first = await search_templates(session, tenant_id=principal.tenant_id, query=TemplateSearch(limit=2))
+    second = await search_templates(
         session, tenant_id=principal.tenant_id, query=TemplateSearch(limit=2, offset=2)
     )
     assert first.total == second.total == len(everything) == 6
@@ -186,7 +187,7 @@ async def test_select_covers_required_capabilities_without_redundancy(
         workflow("Unrelated", "manualTrigger", "set"),
     ]:
         await add(session, principal, document)
-    chosen = await registry.select_for_requirements(
+    chosen = await selection.select_for_requirements(
         session,
         tenant_id=principal.tenant_id,
         capabilities=["social_publishing", "content_generation_text", "email_campaign", "ad_campaign"],
@@ -205,7 +206,7 @@ async def test_select_takes_more_than_one_per_capability_when_asked(
         workflow("Social C", "manualTrigger", "reddit"),
     ]:
         await add(session, principal, document)
-    chosen = await registry.select_for_requirements(
+    chosen = await selection.select_for_requirements(
         session,
         tenant_id=principal.tenant_id,
         capabilities=["social_publishing"],
@@ -218,7 +219,7 @@ async def test_select_takes_more_than_one_per_capability_when_asked(
 async def test_select_can_insist_on_self_contained_templates(
     session: AsyncSession, principal: Principal, library: dict[str, str]
 ) -> None:
-    chosen = await registry.select_for_requirements(
+    chosen = await selection.select_for_requirements(
         session,
         tenant_id=principal.tenant_id,
         capabilities=["content_generation_text"],
@@ -230,7 +231,7 @@ async def test_select_can_insist_on_self_contained_templates(
 
 async def test_select_rejects_a_zero_limit(session: AsyncSession, principal: Principal) -> None:
     with pytest.raises(Invalid):
-        await registry.select_for_requirements(
+        await selection.select_for_requirements(
             session,
             tenant_id=principal.tenant_id,
             capabilities=["scheduling"],

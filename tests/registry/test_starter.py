@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spreaders.accounts.schemas import Principal
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSearch
+from spreaders.registry.search import search_templates
 
 STARTERS = sorted(registry.STARTER_DIR.glob("*.json"))
 # Runs a Code node's script the way n8n does: `$input` gives the incoming items.
@@ -78,7 +79,7 @@ async def test_starter_set_loads_once_and_is_self_contained(
     again = await registry.load_starter(session, tenant_id=principal.tenant_id)
     assert (first.imported, first.failed) == (3, [])
     assert (again.imported, again.unchanged) == (0, 3)
-    page = await registry.search(
+    page = await search_templates(
         session, tenant_id=principal.tenant_id, query=TemplateSearch(self_contained=True)
     )
     summary = {item.name: (item.capabilities, item.platforms, item.trigger_type) for item in page.items}

@@ -14,6 +14,7 @@ from spreaders.cli.output import JsonOpt, console, print_json, run
 from spreaders.registry import details, ratings, selection
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import RatingCreate, SelectRequest, TemplateSearch
+from spreaders.registry.search import search_templates
 from spreaders.settings import Settings
 from spreaders.vault import service as vault
 
@@ -73,7 +74,7 @@ def registry_search(
         async with open_app(settings) as ctx, ctx.sessionmaker() as session:
             tenant_id = ctx.local_principal.tenant_id
             connected = await vault.connected_credential_types(session, tenant_id=tenant_id)
-            return await registry.search(
+            return await search_templates(
                 session, tenant_id=tenant_id, query=search, connected_credential_types=connected
             )
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
@@ -59,6 +59,23 @@ class WorkflowTemplate(TenantMixin, TimestampMixin, Base):
     issues: Mapped[list[Any]] = mapped_column(default=list)
     is_valid: Mapped[bool] = mapped_column(default=True)
     change_summary: Mapped[str] = mapped_column(Text, default="")
+
+
+# The columns a `TemplateSummary` is read from (search and selection).
+SUMMARY_COLUMNS: Final = (
+    WorkflowTemplate.id,
+    WorkflowTemplate.name,
+    WorkflowTemplate.description,
+    WorkflowTemplate.category,
+    WorkflowTemplate.platforms,
+    WorkflowTemplate.capabilities,
+    WorkflowTemplate.trigger_type,
+    WorkflowTemplate.self_contained,
+    WorkflowTemplate.node_count,
+    WorkflowTemplate.version,
+    WorkflowTemplate.usage_count,
+    WorkflowTemplate.success_count,
+)
 
 
 class WorkflowDependency(TenantMixin, TimestampMixin, Base):

@@ -16,6 +16,7 @@ from spreaders.registry.schemas import (
     TemplateRead,
     TemplateSearch,
 )
+from spreaders.registry.search import search_templates
 from spreaders.vault import service as vault
 
 router = APIRouter(prefix="/workflows", tags=["workflows"])
@@ -29,7 +30,7 @@ async def search(body: TemplateSearch, session: Session, principal: CurrentPrinc
         if body.connected_only
         else None
     )
-    return await registry.search(
+    return await search_templates(
         session, tenant_id=principal.tenant_id, query=body, connected_credential_types=connected
     )
 

@@ -1,74 +1,49 @@
-"""Full-text search over workflow templates in each database's own engine, behind one interface.
+"""Template search: a tenant's active templates by words and filters, scored, best first, one page at a time.
 
-SQLite: the FTS5 table `workflow_templates_fts` (external content on the templates' rowid, porter
-stemming, kept in step by triggers; see migration 0002), ranked by bm25 with column weights.
-PostgreSQL: the generated column `workflow_templates.search_vector` (name A, description B, body C,
-'english') with a GIN index, ranked by ts_rank. User text never reaches either query language:
-it is cut into word terms that are bound as parameters (PostgreSQL) or double-quoted phrases of
-letters and digits only (FTS5).
+The words go to the database's own full-text engine through `spreaders.registry.fulltext`; this
+module decides which matches are scored, how (the original points plus text relevance, see
+`Ranking`), how they are paged and counted, and builds one statement per shape of search.
 """
 
 from __future__ import annotations
 
-import json
-import re
-import unicodedata
-from collections.abc import Sequence
+import dataclasses
+import functools
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import (
-    JSON,
-    Boolean,
-    Column,
+    BindParameter,
     ColumnElement,
     Float,
     Integer,
-    MetaData,
     Select,
-    String,
-    Table,
+    Subquery,
     bindparam,
+    case,
     cast,
-    exists,
     func,
+    literal,
     literal_column,
     or_,
     select,
-    text,
     true,
 )
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from spreaders.registry.models import WorkflowTemplate
+from spreaders.registry import fulltext
+from spreaders.registry.classify import canonical_platform
+from spreaders.registry.models import SUMMARY_COLUMNS, WorkflowTemplate
+from spreaders.registry.schemas import TemplatePage, TemplateSearch, TemplateSummary
 
-FTS_TABLE: Final = "workflow_templates_fts"
-# bm25 weights for the FTS5 columns (name, description, search_text), close to PostgreSQL's
-# ts_rank defaults for A / B / C (1.0 / 0.4 / 0.2). search_text repeats name and description.
-BM25_WEIGHTS: Final = (5.0, 2.0, 1.0)
-TS_CONFIG: Final = "english"
-MAX_TERMS: Final = 16
 # A search with words scores only the CANDIDATES most relevant matches (those holding every term
 # first), in blocks of this size for pages past the first block; totals are counted up to TOTAL_CAP.
-CANDIDATES: Final = 200
+CANDIDATES: Final = 50
 TOTAL_CAP: Final = 1000
-
-# PostgreSQL's 'english' stop words (Snowball), dropped on both engines so they behave alike.
-# fmt: off
-STOP_WORDS: Final = frozenset((
-    "a", "about", "above", "after", "again", "against", "all", "am", "an", "and", "any", "are", "as",
-    "at", "be", "because", "been", "before", "being", "below", "between", "both", "but", "by", "can",
-    "did", "do", "does", "doing", "don", "down", "during", "each", "few", "for", "from", "further",
-    "had", "has", "have", "having", "he", "her", "here", "hers", "herself", "him", "himself", "his",
-    "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "me", "more", "most", "my",
-    "myself", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our",
-    "ours", "ourselves", "out", "over", "own", "s", "same", "she", "should", "so", "some", "such", "t",
-    "than", "that", "the", "their", "theirs", "them", "themselves", "then", "there", "these", "they",
-    "this", "those", "through", "to", "too", "under", "until", "up", "very", "was", "we", "were",
-    "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "you", "your",
-    "yours", "yourself", "yourselves",
-))
-# fmt: on
-_PIECE = re.compile(r"[^\W_]+")
+# Core columns, not ORM attributes: a search reads plain rows, and the ORM's result machinery cost
+# as much as a quarter of a fast search.
+_TEMPLATES: Final = WorkflowTemplate.__table__
 
 
 @dataclass(frozen=True)
@@ -89,199 +64,306 @@ class Ranking:
 DEFAULT_RANKING: Final = Ranking()
 
 
-@dataclass(frozen=True)
-class TextMatch:
-    """A full-text match over the templates: relevance (higher is better) and 'has every term'."""
-
-    relevance: ColumnElement[float]
-    all_terms: ColumnElement[bool]
-
-
-# SQLite only (migration 0002): the columns search filters and scores on, keyed by the templates'
-# rowid and kept in step by triggers, so a query never reads the wide template rows of its matches.
-FACETS: Final = Table(
-    "workflow_templates_fts_facets",
-    MetaData(),
-    Column("rid", Integer, primary_key=True),
-    Column("id", String(40)),
-    Column("tenant_id", String(40)),
-    Column("is_active", Boolean),
-    Column("name", String(300)),
-    Column("category", String(200)),
-    Column("trigger_type", String(40)),
-    Column("self_contained", Boolean),
-    Column("usage_count", Integer),
-    Column("success_count", Integer),
-    Column("platforms", JSON),
-    Column("capabilities", JSON),
-    Column("required_credentials", JSON),
-)
-
-
-def facets(dialect: str) -> Table:
-    """The table to filter and score on: the narrow facets on SQLite, the templates on PostgreSQL."""
-    return FACETS if dialect == "sqlite" else WorkflowTemplate.__table__  # type: ignore[return-value]
-
-
-def terms(user_text: str) -> list[str]:
-    """Cut user text into distinct search terms; `e-mail` or `lead_capture` stays one phrase term."""
-    found: list[str] = []
-    for chunk in user_text.lower().split():
-        pieces = _PIECE.findall(chunk)
-        if not pieces or (len(pieces) == 1 and pieces[0] in STOP_WORDS):
-            continue
-        term = " ".join(pieces)
-        if term not in found:
-            found.append(term)
-    return found[:MAX_TERMS]
-
-
-def fts5_query(words: Sequence[str], *, operator: str) -> str:
-    """Join terms as FTS5 phrases; terms hold letters, digits and spaces only, so quoting is safe."""
-    if operator not in {"AND", "OR"} or any('"' in word for word in words):
-        raise ValueError("fts5_query takes AND or OR and terms made by `terms`")
-    return f" {operator} ".join(f'"{word}"' for word in words)
-
-
-def match_text(
-    stmt: Select[Any],
+async def search_templates(
+    session: AsyncSession,
     *,
-    dialect: str,
-    term_count: int,
-    ranked: bool = True,
-    tiered: bool = True,
-    engine_cut: bool = False,
-) -> tuple[Select[Any], TextMatch]:
-    """Restrict `stmt` (over `facets(dialect)`) to rows matching any term; return how well each does.
+    tenant_id: str,
+    query: TemplateSearch,
+    connected_credential_types: Collection[str] | None = None,
+    ranking: Ranking = DEFAULT_RANKING,
+) -> TemplatePage:
+    """Find active templates by full-text relevance and filters, best match first.
 
-    The terms are bind parameters (see `text_parameters`), so the statement can be built once per shape.
-    With `ranked=False` only the restriction is made (for counting) and the returned match is not usable.
-    With `engine_cut` (SQLite) the engine's hits are cut to the `fts_depth` best (by every-term-first
-    if `tiered`, then relevance, then rowid) before the facets are read.
+    `connected_credential_types` (n8n credential types the tenant's connected accounts provide) is
+    what `connected_only` checks against; `ranking` is for tuning (see benchmarks/relevance.py).
     """
-    if term_count < 1:
-        raise ValueError("match_text needs at least one term")
-    if dialect == "sqlite":
-        return _match_sqlite(stmt, term_count, ranked=ranked, tiered=tiered, engine_cut=engine_cut)
-    if dialect == "postgresql":
-        return _match_postgresql(stmt, term_count)
-    raise NotImplementedError(f"Full-text search does not support {dialect!r}.")
-
-
-def text_parameters(words: Sequence[str], *, dialect: str) -> dict[str, str]:
-    """The bind parameters `match_text` expects for these terms."""
-    if dialect == "sqlite":
-        return {"fts_any": fts5_query(words, operator="OR"), "fts_all": fts5_query(words, operator="AND")}
-    # FTS5's tokenizer folds diacritics; 'english' does not, so PostgreSQL also gets each term unaccented.
-    return {
-        **{f"term_{i}": word for i, word in enumerate(words)},
-        **{f"folded_{i}": _fold(word) for i, word in enumerate(words)},
+    words = fulltext.terms(query.query)
+    if query.query.strip() and not words:
+        # Only punctuation or stop words: nothing can match them.
+        return TemplatePage(items=[], total=0)
+    dialect = session.get_bind().dialect.name
+    platforms = sorted({canonical_platform(p) for p in query.platforms if p.strip()})
+    capabilities = sorted({c.strip().lower() for c in query.capabilities if c.strip()})
+    shape = _SearchShape(
+        dialect=dialect,
+        term_count=len(words),
+        folded=fulltext.folded_terms(words, dialect=dialect),
+        platform_count=len(platforms),
+        capability_count=len(capabilities),
+        category=query.category is not None,
+        trigger_type=query.trigger_type is not None,
+        self_contained=query.self_contained is not None,
+        connected_only=query.connected_only,
+        ranking=ranking,
+        deep=bool(words) and query.offset + query.limit > CANDIDATES,
+    )
+    # SQLite first takes only the engine's best hits (the candidates and a quarter more, room for
+    # other versions' rows; each extra hit costs its place in the engine's sort and a facets read)
+    # before reading the facets, when only tenancy filters them. If fewer candidates than asked for
+    # and than match are left (another tenant's or version's rows ranked higher), it reads the
+    # facets of every hit.
+    fast = bool(words) and dialect == "sqlite" and not _narrowed(query, platforms, capabilities)
+    page, count = _search_statements(dataclasses.replace(shape, engine_cut=fast))
+    blocks = -(-(query.offset + query.limit) // CANDIDATES)
+    params: dict[str, Any] = {
+        "tenant_id": tenant_id,
+        "category": query.category,
+        "trigger_type": query.trigger_type,
+        "self_contained": query.self_contained,
+        "platforms": platforms,
+        "capabilities": capabilities,
+        "connected": sorted(set(connected_credential_types or ())),
+        **fulltext.json_strings("platforms", platforms),
+        **fulltext.json_strings("capabilities", capabilities),
+        "depth": blocks * CANDIDATES,
+        "fts_depth": blocks * CANDIDATES * 5 // 4,
+        "page_limit": query.limit,
+        "page_offset": query.offset,
+        **(fulltext.text_parameters(words, dialect=dialect) if words else {}),
     }
-
-
-def _match_sqlite(
-    stmt: Select[Any], term_count: int, *, ranked: bool, tiered: bool, engine_cut: bool
-) -> tuple[Select[Any], TextMatch]:
-    if not ranked:
-        keys = text(f"SELECT rowid AS key FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any")
-        sub = keys.columns(key=Integer).subquery("fts_keys")
-        stmt = stmt.select_from(sub.join(FACETS, FACETS.c.rid == sub.c.key))
-        return stmt, TextMatch(relevance=literal_column("0"), all_terms=true())
-    weights = ", ".join(str(weight) for weight in BM25_WEIGHTS)
-    every_term = "1"
-    if term_count > 1:
-        every_term = f"rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_all)"
-    cut = ""
-    if engine_cut:
-        order = "all_terms DESC, relevance DESC, rowid" if tiered else "relevance DESC, rowid"
-        cut = f" ORDER BY {order} LIMIT :fts_depth"
-    hits = text(
-        f"SELECT rowid AS key, -bm25({FTS_TABLE}, {weights}) AS relevance, {every_term} AS all_terms "
-        f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any{cut}"
-    ).columns(key=Integer, relevance=Float, all_terms=Integer)
-    sub = hits.subquery("fts_hits")
-    stmt = stmt.select_from(sub.join(FACETS, FACETS.c.rid == sub.c.key))
-    return stmt, TextMatch(relevance=sub.c.relevance, all_terms=sub.c.all_terms == 1)
-
-
-def tie_breaker(dialect: str) -> ColumnElement[Any]:
-    """The last key of relevance order: the FTS5 rowid on SQLite (as the engine cuts its hits), else id."""
-    return FACETS.c.rid if dialect == "sqlite" else WorkflowTemplate.__table__.c.id
-
-
-def _match_postgresql(stmt: Select[Any], term_count: int) -> tuple[Select[Any], TextMatch]:
-    vector: ColumnElement[Any] = literal_column("workflow_templates.search_vector")
-    config: ColumnElement[Any] = literal_column(f"'{TS_CONFIG}'::regconfig")
-    queries: list[ColumnElement[Any]] = [
-        func.phraseto_tsquery(config, bindparam(f"term_{i}", type_=String)).op("||")(
-            func.phraseto_tsquery(config, bindparam(f"folded_{i}", type_=String))
-        )
-        for i in range(term_count)
-    ]
-    any_term, all_terms = queries[0], queries[0]
-    for query in queries[1:]:
-        any_term = any_term.op("||")(query)
-        all_terms = all_terms.op("&&")(query)
-    # The tsqueries are made once in a one-row subquery: inlined, a generic plan of the prepared
-    # statement would rebuild them for every row it tests.
-    tsquery = select(any_term.label("any_terms"), all_terms.label("all_terms")).subquery("tsquery")
-    matches_any: ColumnElement[bool] = vector.op("@@", return_type=Boolean)(tsquery.c.any_terms)
-    matches_all: ColumnElement[bool] = (
-        vector.op("@@", return_type=Boolean)(tsquery.c.all_terms) if term_count > 1 else true()
-    )
-    # ts_rank, not ts_rank_cd: no cover-density pass over each match's positions, same A/B/C weights.
-    relevance: ColumnElement[float] = cast(func.ts_rank(vector, tsquery.c.any_terms), Float)
-    templates = WorkflowTemplate.__table__
-    stmt = stmt.select_from(templates.join(tsquery, true())).where(matches_any)
-    return stmt, TextMatch(relevance=relevance, all_terms=matches_all)
-
-
-def _fold(word: str) -> str:
-    return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
-
-
-def json_hits(column: Any, parameter: str | None, *, dialect: str) -> ColumnElement[int]:
-    """Count how many strings of the list bound to `parameter` a JSON list-of-strings column holds."""
-    if parameter is None:
-        return literal_column("0")
-    elements = func.json_each(column) if dialect == "sqlite" else func.jsonb_array_elements_text(column)
-    items = elements.table_valued("value")
-    wanted = bindparam(parameter, expanding=True, type_=String)
-    return select(func.count()).select_from(items).where(items.c.value.in_(wanted)).scalar_subquery()
-
-
-def json_holds_any(column: Any, parameter: str, count: int, *, dialect: str) -> ColumnElement[bool]:
-    """True when a JSON list-of-strings column holds any of the `count` strings bound by `json_strings`.
-
-    On SQLite this looks for each string's JSON form in the column's text (instr), which is far cheaper
-    than opening the list with json_each for every match; on PostgreSQL it is `json_hits(...) > 0`.
-    """
-    if dialect != "sqlite":
-        return json_hits(column, parameter, dialect=dialect) > 0
-    return or_(
-        *(func.instr(column, bindparam(f"{parameter}_json_{i}", type_=String)) > 0 for i in range(count))
-    )
-
-
-def json_strings(parameter: str, values: Sequence[str]) -> dict[str, str]:
-    """The bind parameters `json_holds_any` expects on SQLite: each value as its JSON string."""
-    return {f"{parameter}_json_{i}": json.dumps(value) for i, value in enumerate(values)}
-
-
-def credentials_within(column: Any, parameter: str, *, dialect: str) -> ColumnElement[bool]:
-    """True when every credential in a JSON list of {type, platform, nodes} is of an n8n credential type
-    in the list bound to `parameter` (an empty list keeps only templates that need no credentials)."""
-    if dialect == "sqlite":
-        items = func.json_each(column).table_valued("value")
-        cred_type: ColumnElement[Any] = func.json_extract(items.c.value, "$.type")
+    rows = (await session.execute(page, params)).all()
+    exact = bool(rows) and dialect == "postgresql"
+    if rows:
+        counted = rows[0].total
+    elif query.offset or fast:
+        counted = (await session.execute(count, params)).scalar_one()
     else:
-        items = func.jsonb_array_elements(column).table_valued("value")
-        cred_type = items.c.value.op("->>")("type")
-    connected = bindparam(parameter, expanding=True, type_=String)
-    outside: ColumnElement[bool] = or_(cred_type.is_(None), cred_type.not_in(connected))
-    return ~exists(select(literal_column("1")).select_from(items).where(outside))
+        counted = 0
+    if fast and (rows[0].found if rows else 0) < min(params["depth"], counted):
+        rows = (await session.execute(_search_statements(shape)[0], params)).all()
+    items = [TemplateSummary.model_validate({**row._mapping, "score": round(row.score, 4)}) for row in rows]
+    if exact or counted <= TOTAL_CAP:
+        return TemplatePage(items=items, total=counted)
+    return TemplatePage(items=items, total=TOTAL_CAP, total_is_estimate=True)
 
 
-def name_order(name: ColumnElement[str], *, dialect: str) -> ColumnElement[str]:
-    """A name for tie-breaking in code-point order on both engines (Python's sort order)."""
-    return name.collate("C") if dialect == "postgresql" else name
+def _narrowed(query: TemplateSearch, platforms: Sequence[str], capabilities: Sequence[str]) -> bool:
+    """Whether a search filters on more than tenancy (so cutting the engine's hits first rarely pays)."""
+    return bool(
+        platforms
+        or capabilities
+        or query.connected_only
+        or query.category is not None
+        or query.trigger_type is not None
+        or query.self_contained is not None
+    )
+
+
+@dataclass(frozen=True)
+class _SearchShape:
+    """What decides the SQL of a search (values are bound), so each shape is built once."""
+
+    dialect: str
+    term_count: int
+    folded: tuple[bool, ...]  # PostgreSQL: which terms also have an unaccented form
+    platform_count: int
+    capability_count: int
+    category: bool
+    trigger_type: bool
+    self_contained: bool
+    connected_only: bool
+    ranking: Ranking
+    deep: bool = False  # a page past the first block of candidates
+    engine_cut: bool = False  # SQLite: cut the FTS5 hits before reading facets (see `search`)
+
+
+@functools.lru_cache(maxsize=256)
+def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
+    """Build the page statement (rows, scores and total in one round trip) and the capped count.
+
+    The page's total is exact on PostgreSQL and counted up to `TOTAL_CAP` + 1 on SQLite.
+
+    With words, only the most relevant matches are scored: they are cut, best first by (holds every
+    term, relevance), into blocks of `CANDIDATES`; the page comes from the first `depth` of them,
+    ordered by block, then all-words-first and score, each block normalised on its own. Without
+    words every match is scored in one block, as specified.
+    """
+    dialect = shape.dialect
+    source = fulltext.FACETS[dialect].c
+    matches, counted = (
+        select(*columns).where(source.tenant_id == bindparam("tenant_id"), source.is_active.is_(True))
+        for columns in (
+            (source.id, source.name, source.usage_count, source.success_count),
+            (literal(1).label("hit"),),
+        )
+    )
+    relevance: ColumnElement[float] = literal(0.0, Float)
+    all_terms: ColumnElement[bool] = true()
+    # With one term every match holds every term (and PostgreSQL refuses to order by a constant).
+    tiered = shape.term_count > 1 and shape.ranking.all_words_first
+    if shape.term_count:
+        matches, match = fulltext.match_text(
+            matches,
+            dialect=dialect,
+            term_count=shape.term_count,
+            tiered=tiered,
+            engine_cut=shape.engine_cut,
+            folded=shape.folded,
+        )
+        relevance, all_terms = match.relevance, match.all_terms
+        counted, _ = fulltext.match_text(
+            counted, dialect=dialect, term_count=shape.term_count, ranked=False, folded=shape.folded
+        )
+    filters: list[ColumnElement[bool]] = []
+    if shape.category:
+        filters.append(source.category == bindparam("category"))
+    if shape.trigger_type:
+        filters.append(source.trigger_type == bindparam("trigger_type"))
+    if shape.self_contained:
+        filters.append(source.self_contained == bindparam("self_contained"))
+    if shape.platform_count:
+        filters.append(
+            fulltext.json_holds_any(source.platforms, "platforms", shape.platform_count, dialect=dialect)
+        )
+    if shape.capability_count:
+        filters.append(
+            fulltext.json_holds_any(
+                source.capabilities, "capabilities", shape.capability_count, dialect=dialect
+            )
+        )
+    if shape.connected_only:
+        filters.append(fulltext.credentials_within(source.required_credentials, "connected", dialect=dialect))
+    matches, counted = matches.where(*filters), counted.where(*filters)
+    total = _capped_count(counted)
+    if shape.engine_cut:
+        # An embedded database mostly holds one tenant's active templates and nothing else: then
+        # every FTS5 hit counts, and the engine counts them without reading each one's facets.
+        total = case((_outsiders(), total), else_=_capped_count(fulltext.engine_hits()))
+    tie = fulltext.tie_breaker(dialect)
+    # The lists are carried to the scoring only when it counts hits in them.
+    wanted = ((source.platforms, shape.platform_count), (source.capabilities, shape.capability_count))
+    lists = [column for column, count in wanted if count]
+    matches = matches.add_columns(
+        *lists,
+        relevance.label("relevance"),
+        all_terms.label("all_terms"),
+        tie.label("tie"),
+    )
+    if dialect == "postgresql":
+        # PostgreSQL reads every match (no engine-side cut), so counting them all there is nearly free,
+        # while a separate count would test every row's vector again. The matches are ranked in a
+        # fenced subquery (OFFSET 0 keeps the planner from pulling it up), so the count and the sort
+        # carry numbers rather than each row's tsvector (which made the count spill to disk).
+        inner = matches.offset(literal_column("0")).subquery("matched")
+        matches = select(inner, func.count().over().label("total"))
+        relevance, all_terms, tie = inner.c.relevance, inner.c.all_terms, inner.c.tie
+    else:
+        matches = matches.add_columns(total.label("total"))
+    by_relevance: list[ColumnElement[Any]] = [relevance.desc(), tie]
+    if tiered:
+        by_relevance.insert(0, all_terms.desc())
+    bounded = matches
+    if shape.term_count:
+        bounded = matches.order_by(*by_relevance).limit(bindparam("depth", type_=Integer))
+    block: ColumnElement[int] = literal(0, Integer)
+    if shape.deep:
+        inner = bounded.subquery("bounded")
+        position = func.row_number().over(
+            order_by=[
+                *([inner.c.all_terms.desc()] if tiered else []),
+                inner.c.relevance.desc(),
+                inner.c.tie,
+            ]
+        )
+        bounded = select(inner, ((position - 1) // CANDIDATES).label("block"))
+        block = bounded.selected_columns.block
+    else:
+        bounded = bounded.add_columns(block.label("block"))
+    blocked = bounded.subquery("blocked")
+    per_block = blocked.c.block if shape.deep else None
+    # Platform and capability hits are counted for the candidates only.
+    platform_hits = fulltext.json_hits(
+        blocked.c.get("platforms"), "platforms" if shape.platform_count else None, dialect=dialect
+    )
+    capability_hits = fulltext.json_hits(
+        blocked.c.get("capabilities"), "capabilities" if shape.capability_count else None, dialect=dialect
+    )
+    candidates = select(
+        blocked,
+        platform_hits.label("platform_hits"),
+        capability_hits.label("capability_hits"),
+        func.max(blocked.c.usage_count).over(partition_by=per_block).label("most_used"),
+        func.max(blocked.c.relevance).over(partition_by=per_block).label("best_relevance"),
+        func.count().over().label("found"),
+    ).subquery("candidates")
+    score = _score(
+        candidates,
+        ranking=shape.ranking,
+        platforms=shape.platform_count,
+        capabilities=shape.capability_count,
+    )
+    c = candidates.c
+    ranked = (
+        select(c.id, c.found, c.total, c.block, c.all_terms, c.name, score.label("score"))
+        .order_by(*_page_order(c, score, tiered=tiered, dialect=dialect))
+        .limit(bindparam("page_limit", type_=Integer))
+        .offset(bindparam("page_offset", type_=Integer))
+        .subquery("ranked")
+    )
+    # Only the page's rows are read from the (wide) template table, in the same statement.
+    page = (
+        select(
+            *(_TEMPLATES.c[column.key] for column in SUMMARY_COLUMNS),
+            ranked.c.score,
+            ranked.c.found,
+            ranked.c.total,
+        )
+        .join_from(ranked, _TEMPLATES, _TEMPLATES.c.id == ranked.c.id)
+        .order_by(*_page_order(ranked.c, ranked.c.score, tiered=tiered, dialect=dialect))
+    )
+    return page, select(total)
+
+
+def _capped_count(rows: Select[Any]) -> ColumnElement[int]:
+    return select(func.count()).select_from(rows.limit(TOTAL_CAP + 1).subquery()).scalar_subquery()
+
+
+def _outsiders() -> ColumnElement[bool]:
+    """Whether any template is not one of the tenant's active ones: three seeks of the templates'
+    (tenant_id, is_active) index, which covers `SELECT 1` (with `SELECT *` SQLite scanned the wide
+    rows instead). An index on the facets instead made SQLite drive searches from it into FTS5 row
+    by row, a hundred times slower."""
+    tenant: BindParameter[str] = bindparam("tenant_id")
+    rows = _TEMPLATES.c
+    return or_(
+        *(
+            select(literal(1)).where(*condition).exists()
+            for condition in (
+                (rows.tenant_id < tenant,),
+                (rows.tenant_id > tenant,),
+                (rows.tenant_id == tenant, rows.is_active.is_(False)),
+            )
+        )
+    )
+
+
+def _page_order(
+    c: Any, score: ColumnElement[float], *, tiered: bool, dialect: str
+) -> list[ColumnElement[Any]]:
+    """Block, then all words first, then score, then name and id."""
+    order: list[ColumnElement[Any]] = [c.block]
+    if tiered:
+        order.append(c.all_terms.desc())
+    return [*order, score.desc(), fulltext.name_order(c.name, dialect=dialect), c.id]
+
+
+def _score(
+    candidates: Subquery, *, ranking: Ranking, platforms: int, capabilities: int
+) -> ColumnElement[float]:
+    """Platform 40, capability 30, success 20, popularity 10 (as specified) plus text relevance."""
+    c = candidates.c
+    score: ColumnElement[float] = literal(0.0, Float)
+    if platforms:
+        score = score + ranking.platform * c.platform_hits / float(platforms)
+    if capabilities:
+        score = score + ranking.capability * c.capability_hits / float(capabilities)
+    track_record = case(
+        (
+            c.usage_count > 0,
+            ranking.success * c.success_count / c.usage_count
+            + ranking.popularity * c.usage_count / c.most_used,
+        ),
+        else_=0.0,
+    )
+    text_share = func.coalesce(c.relevance / func.nullif(c.best_relevance, 0.0), 0.0)
+    return cast(score + track_record + ranking.text * text_share, Float)

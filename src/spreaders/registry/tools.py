@@ -11,8 +11,8 @@ from pydantic import Field
 
 from spreaders.mcp.toolkit import READ_ONLY, ToolEnv, resource_errors, result, tool
 from spreaders.registry import details
-from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplatePage, TemplateRead, TemplateSearch
+from spreaders.registry.search import search_templates
 from spreaders.vault import service as vault
 
 SEARCH = """Search the workflow templates of this workspace (n8n workflows, ready to run).
@@ -70,7 +70,7 @@ def register(server: MCPServer[Any], env: ToolEnv) -> None:
                 if connectedOnly
                 else None
             )
-            page = await registry.search(
+            page = await search_templates(
                 session, tenant_id=tenant_id, query=query_model, connected_credential_types=connected
             )
         if not page.items:

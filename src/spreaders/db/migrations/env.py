@@ -12,19 +12,14 @@ from spreaders.db.models import Base
 
 target_metadata = Base.metadata
 
-# Full-text objects made by migration 0002 and absent from the models (FTS5 keeps shadow tables
-# named after its virtual table).
+# Full-text tables made by migrations 0002 and 0004 and absent from the models (FTS5 keeps shadow
+# tables named after its virtual table; the facets tables share the prefix).
 _FULLTEXT_TABLE = "workflow_templates_fts"
-_FULLTEXT_OBJECTS = {"search_vector", "ix_workflow_templates_search_vector"}
 
 
 def _include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
-    """Keep autogenerate from dropping the full-text objects the models do not describe."""
-    if name is None:
-        return True
-    if type_ == "table" and name.startswith(_FULLTEXT_TABLE):
-        return False
-    return name not in _FULLTEXT_OBJECTS
+    """Keep autogenerate from dropping the full-text tables the models do not describe."""
+    return not (type_ == "table" and name is not None and name.startswith(_FULLTEXT_TABLE))
 
 
 def _run(connection: Connection) -> None:

@@ -5,7 +5,7 @@ triggers, and beside it a narrow "facets" table (the columns search filters and 
 same rowid) kept in step by triggers too: template rows are wide (workflow JSON), and reading hundreds
 of them per query made search ten times slower than the FTS5 query itself. PostgreSQL: a STORED
 generated tsvector column (name A, description B, search_text C) with a GIN index. Both are filled for
-the rows already present. The names live in `spreaders.registry.search` too; `env.py` keeps autogenerate
+the rows already present. The names live in `spreaders.registry.fulltext` too; `env.py` keeps autogenerate
 away from them.
 
 Revision ID: 0002
