@@ -8,6 +8,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -117,3 +118,37 @@ async def read(app: AppContext, principal: Principal, credential_id: str) -> dic
             reason="test reads the value back",
             user_id=principal.user_id,
         )
+
+
+def protected_call_workflow(url: str, *, auth_type: str, credential: dict[str, str]) -> dict[str, Any]:
+    """Manual trigger -> HTTP Request authenticated by an n8n credential of `auth_type`, named as an export
+    names it (a foreign id, or a name only)."""
+    return {
+        "name": f"protected call {uuid.uuid4().hex[:8]}",
+        "nodes": [
+            {
+                "id": "t",
+                "name": "Start",
+                "type": "n8n-nodes-base.manualTrigger",
+                "typeVersion": 1,
+                "position": [0, 0],
+                "parameters": {},
+            },
+            {
+                "id": "c",
+                "name": "Call API",
+                "type": "n8n-nodes-base.httpRequest",
+                "typeVersion": 4.2,
+                "position": [220, 0],
+                "parameters": {
+                    "url": url,
+                    "authentication": "genericCredentialType",
+                    "genericAuthType": auth_type,
+                    "options": {},
+                },
+                "credentials": {auth_type: credential},
+            },
+        ],
+        "connections": {"Start": {"main": [[{"node": "Call API", "type": "main", "index": 0}]]}},
+        "settings": {"executionOrder": "v1"},
+    }

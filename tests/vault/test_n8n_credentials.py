@@ -28,6 +28,8 @@ from spreaders.vault import service as vault
 from spreaders.vault.models import Credential, N8nCredentialLink
 from spreaders.vault.schemas import CredentialRead
 
+from .helpers import protected_call_workflow
+
 pytestmark = pytest.mark.e2e
 
 HEADER = "X-Api-Key"
@@ -70,36 +72,9 @@ def key_server() -> Iterator[_KeyServer]:
 
 
 def _header_auth_workflow(url: str) -> dict[str, Any]:
-    """Manual trigger -> HTTP Request with header auth, as an export names it (credential by name only)."""
-    return {
-        "name": f"protected call {uuid.uuid4().hex[:8]}",
-        "nodes": [
-            {
-                "id": "t",
-                "name": "Start",
-                "type": "n8n-nodes-base.manualTrigger",
-                "typeVersion": 1,
-                "position": [0, 0],
-                "parameters": {},
-            },
-            {
-                "id": "c",
-                "name": "Call API",
-                "type": "n8n-nodes-base.httpRequest",
-                "typeVersion": 4.2,
-                "position": [220, 0],
-                "parameters": {
-                    "url": url,
-                    "authentication": "genericCredentialType",
-                    "genericAuthType": "httpHeaderAuth",
-                    "options": {},
-                },
-                "credentials": {"httpHeaderAuth": {"id": "foreign-17", "name": "My API key"}},
-            },
-        ],
-        "connections": {"Start": {"main": [[{"node": "Call API", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
+    return protected_call_workflow(
+        url, auth_type="httpHeaderAuth", credential={"id": "foreign-17", "name": "My API key"}
+    )
 
 
 async def _connect_header_key(app: AppContext, principal: Principal, key: str) -> CredentialRead:

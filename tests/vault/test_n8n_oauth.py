@@ -8,7 +8,6 @@ token is revoked at the provider after the refresh; the second run succeeds only
 from __future__ import annotations
 
 import logging
-import uuid
 from typing import Any
 
 import httpx
@@ -19,56 +18,17 @@ from spreaders.bootstrap import AppContext
 from spreaders.orchestrator import service as orchestrator
 from spreaders.registry import service as registry
 from spreaders.vault import n8n_sync
-from spreaders.vault import service as vault
 from spreaders.vault.oauth import OAuthContext
 from spreaders.vault.refresh import refresh_if_needed
 
 from ..support.oauth_provider import OAuthProvider, connect
+from .helpers import protected_call_workflow, read
 
 pytestmark = pytest.mark.e2e
 
 
 def _resource_workflow(url: str) -> dict[str, Any]:
-    return {
-        "name": f"oauth resource {uuid.uuid4().hex[:8]}",
-        "nodes": [
-            {
-                "id": "t",
-                "name": "Start",
-                "type": "n8n-nodes-base.manualTrigger",
-                "typeVersion": 1,
-                "position": [0, 0],
-                "parameters": {},
-            },
-            {
-                "id": "r",
-                "name": "Read resource",
-                "type": "n8n-nodes-base.httpRequest",
-                "typeVersion": 4.2,
-                "position": [220, 0],
-                "parameters": {
-                    "url": url,
-                    "authentication": "genericCredentialType",
-                    "genericAuthType": "oAuth2Api",
-                    "options": {},
-                },
-                "credentials": {"oAuth2Api": {"name": "Test provider"}},
-            },
-        ],
-        "connections": {"Start": {"main": [[{"node": "Read resource", "type": "main", "index": 0}]]}},
-        "settings": {"executionOrder": "v1"},
-    }
-
-
-async def _tokens(ctx: AppContext, principal: Principal, credential_id: str) -> dict[str, str]:
-    async with ctx.sessionmaker() as session:
-        return await vault.read_secret(
-            session,
-            ctx.cipher,
-            tenant_id=principal.tenant_id,
-            credential_id=credential_id,
-            reason="the test checks what was stored",
-        )
+    return protected_call_workflow(url, auth_type="oAuth2Api", credential={"name": "Test provider"})
 
 
 async def test_oauth2_connection_runs_in_n8n_before_and_after_a_refresh(
@@ -86,7 +46,7 @@ async def test_oauth2_connection_runs_in_n8n_before_and_after_a_refresh(
             tenant_id=e2e_principal.tenant_id,
             document=_resource_workflow(oauth_provider.resource_url),
         )
-    first_tokens = await _tokens(ctx, e2e_principal, credential.id)
+    first_tokens = await read(ctx, e2e_principal, credential.id)
     try:
         before = await orchestrator.execute(
             ctx, principal=e2e_principal, template_id=template.id, timeout_s=60
@@ -110,7 +70,7 @@ async def test_oauth2_connection_runs_in_n8n_before_and_after_a_refresh(
             )
             == 1
         )
-        second_tokens = await _tokens(ctx, e2e_principal, credential.id)
+        second_tokens = await read(ctx, e2e_principal, credential.id)
         assert second_tokens["access_token"] != first_tokens["access_token"]
         async with httpx.AsyncClient() as http:
             revoked = await http.post(

@@ -75,6 +75,26 @@ async def record_audit(
     )
 
 
+async def audit_credential(
+    session: AsyncSession,
+    credential: Credential,
+    action: AuditAction,
+    *,
+    reason: str,
+    user_id: str | None = None,
+) -> None:
+    """`record_audit` for a credential row at hand."""
+    await record_audit(
+        session,
+        tenant_id=credential.tenant_id,
+        credential_id=credential.id,
+        platform=credential.platform,
+        action=action,
+        reason=reason,
+        user_id=user_id,
+    )
+
+
 async def record_audit_many(
     session: AsyncSession | AsyncConnection, events: Sequence[dict[str, object]]
 ) -> None:

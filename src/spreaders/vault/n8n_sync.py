@@ -27,7 +27,7 @@ from spreaders.orchestrator.n8n_client import N8nClient
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.schemas import InstanceConnection
 from spreaders.vault import service as vault
-from spreaders.vault.audit import record_audit
+from spreaders.vault.audit import audit_credential
 from spreaders.vault.catalogue import load_catalogue
 from spreaders.vault.models import Credential, N8nCredentialLink
 from spreaders.vault.n8n_data import OAuthClient, credential_data
@@ -151,12 +151,10 @@ async def _push(
     name = _n8n_name(credential, n8n_type)
     n8n_id = await client.create_credential(name=name, credential_type=n8n_type, data=data)
     async with ctx.unit_of_work() as session:
-        await record_audit(
+        await audit_credential(
             session,
-            tenant_id=credential.tenant_id,
-            credential_id=credential.id,
-            platform=credential.platform,
-            action="push",
+            credential,
+            "push",
             reason=f"created n8n credential {n8n_id} ({n8n_type}) in instance {conn.instance_id} ({reason})",
         )
     logger.info("Pushed credential %s as n8n %s %s (%s)", credential.id, n8n_type, n8n_id, reason)

@@ -35,7 +35,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Forbidden, Invalid, NotFound, UpstreamError
 from spreaders.settings import OAuthClientSettings, OAuthSettings, Settings
-from spreaders.vault.audit import record_audit
+from spreaders.vault.audit import audit_credential
 from spreaders.vault.catalogue import OAuthSpec, Provider, load_catalogue
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.errors import ConnectLinkExpired, ConnectLinkUsed
@@ -369,15 +369,8 @@ async def _store(
     row.status, row.status_message = "connected", ""
     row.scopes, row.expires_at = scopes, expires_at
     await session.flush()
-    await record_audit(
-        session,
-        tenant_id=row.tenant_id,
-        credential_id=row.id,
-        platform=row.platform,
-        action="store",
-        reason="reconnected over OAuth" if request.credential_id else "connected over OAuth",
-        user_id=request.user_id,
-    )
+    reason = "reconnected over OAuth" if request.credential_id else "connected over OAuth"
+    await audit_credential(session, row, "store", reason=reason, user_id=request.user_id)
     logger.info("Connected %s over OAuth as credential %s for tenant %s", row.platform, row.id, row.tenant_id)
     return CredentialRead.model_validate(row)
 

@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from spreaders.db.base import utcnow
 from spreaders.errors import Invalid, NotFound, SpreadersError, UpstreamError
-from spreaders.vault.audit import record_audit
+from spreaders.vault.audit import audit_credential
 from spreaders.vault.catalogue import load_catalogue
 from spreaders.vault.models import Credential, credential_aad
 from spreaders.vault.oauth import (
@@ -140,13 +140,8 @@ async def refresh_if_needed(
     row.scopes = secret_scopes(fresh, list(row.scopes))
     row.updated_at = utcnow()
     await session.flush()
-    await record_audit(
-        session,
-        tenant_id=row.tenant_id,
-        credential_id=row.id,
-        platform=row.platform,
-        action="refresh",
-        reason="forced refresh" if force else "access token near expiry",
+    await audit_credential(
+        session, row, "refresh", reason="forced refresh" if force else "access token near expiry"
     )
     refreshed = CredentialRead.model_validate(row)
     logger.info("Refreshed OAuth credential %s (%s, tenant %s)", row.id, row.platform, row.tenant_id)

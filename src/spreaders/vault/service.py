@@ -21,14 +21,13 @@ from spreaders.accounts.schemas import Principal
 from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Invalid, NotFound
 from spreaders.settings import OAuthSettings
-from spreaders.vault.audit import record_audit
+from spreaders.vault.audit import audit_credential
 from spreaders.vault.catalogue import Provider, load_catalogue
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.errors import ConnectLinkExpired, ConnectLinkUsed
 from spreaders.vault.models import ConnectRequest, Credential, credential_aad
 from spreaders.vault.oauth import OAuthContext, claim_once, oauth_app, revoke
 from spreaders.vault.schemas import (
-    AuditAction,
     ConnectLink,
     ConnectRequestView,
     CredentialDeleted,
@@ -223,23 +222,11 @@ async def complete_api_key_connect(
     )
     session.add(row)
     await session.flush()
-    await _audit(session, row, "store", reason="connected on the connect page", user_id=request.user_id)
+    await audit_credential(
+        session, row, "store", reason="connected on the connect page", user_id=request.user_id
+    )
     logger.info("Connected %s as credential %s for tenant %s", provider.platform, row.id, row.tenant_id)
     return CredentialRead.model_validate(row)
-
-
-async def _audit(
-    session: AsyncSession, row: Credential, action: AuditAction, *, reason: str, user_id: str | None
-) -> None:
-    await record_audit(
-        session,
-        tenant_id=row.tenant_id,
-        credential_id=row.id,
-        platform=row.platform,
-        action=action,
-        reason=reason,
-        user_id=user_id,
-    )
 
 
 async def _get_credential(session: AsyncSession, tenant_id: str, credential_id: str) -> Credential:
@@ -297,7 +284,7 @@ async def delete_credential(
             user_id=user_id,
         )
         revoked = await revoke(oauth, platform=row.platform, values=values)
-    await _audit(session, row, "delete", reason=reason, user_id=user_id)
+    await audit_credential(session, row, "delete", reason=reason, user_id=user_id)
     await session.delete(row)
     await session.flush()
     logger.info(
@@ -321,7 +308,7 @@ async def read_secret(
     is refused (AuditUnavailable) and the secret is never opened.
     """
     row = await _get_credential(session, tenant_id, credential_id)
-    await _audit(session, row, "read", reason=reason, user_id=user_id)
+    await audit_credential(session, row, "read", reason=reason, user_id=user_id)
     opened = json.loads(cipher.open(row.secret, aad=credential_aad(tenant_id, credential_id)))
     if not isinstance(opened, dict) or not all(isinstance(v, str) for v in opened.values()):
         raise Invalid(f"Credential {credential_id} holds malformed values.", hint="Connect it again.")
