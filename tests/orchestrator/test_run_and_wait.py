@@ -265,6 +265,29 @@ async def test_run_n8n_never_received_is_crashed_with_the_reason(
     assert never_sent.id in report.crashed
 
 
+async def test_run_n8n_refuses_to_start_is_recorded_with_n8ns_reason(
+    app: AppContext, e2e_principal: Principal
+) -> None:
+    document = code_workflow("refused", "return [];")
+    document["nodes"][1] = {
+        "id": "fetch",
+        "name": "Work",
+        "type": "n8n-nodes-base.httpRequest",
+        "typeVersion": 4.2,
+        "position": [220, 0],
+        "parameters": {},  # no URL: n8n refuses to start the run ("the workflow has issues")
+    }
+    template_id = await import_template(app, e2e_principal, document)
+
+    result = await orchestrator.execute(app, principal=e2e_principal, template_id=template_id, timeout_s=30)
+
+    assert result.status == "error"
+    assert "workflow has issues" in result.error
+    assert result.n8n_execution_id is not None
+    (n8n_run,) = await _n8n_runs(app, e2e_principal, result.n8n_workflow_id)
+    assert str(n8n_run["id"]) == result.n8n_execution_id
+
+
 async def test_stream_proves_success_only_for_one_branch_end_and_no_failed_node() -> None:
     def chunk(kind: str, node: str, content: str = "") -> dict[str, Any]:
         return {"type": kind, "content": content, "metadata": {"nodeName": node, "timestamp": 1}}

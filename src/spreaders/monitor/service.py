@@ -147,6 +147,16 @@ async def set_if_unfinished(session: AsyncSession, *, execution_id: str, values:
     return result.rowcount == 1
 
 
+async def recorded_n8n_ids(session: AsyncSession, *, instance_id: str, n8n_workflow_id: str) -> set[str]:
+    """The n8n execution ids of one deployed workflow that platform runs already recorded."""
+    query = select(WorkflowExecution.n8n_execution_id).where(
+        WorkflowExecution.instance_id == instance_id,
+        WorkflowExecution.n8n_workflow_id == n8n_workflow_id,
+        WorkflowExecution.n8n_execution_id.is_not(None),
+    )
+    return {str(value) for value in (await session.execute(query)).scalars()}
+
+
 async def attach_n8n_id(session: AsyncSession, *, execution_id: str, n8n_execution_id: str) -> bool:
     """Record the n8n execution id of a run that has none yet; True when this call recorded it."""
     statement = (

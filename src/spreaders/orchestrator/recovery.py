@@ -9,6 +9,7 @@ status, and follow it up instead of guessing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from spreaders.orchestrator.entry import ENTRY_NODE, RUN_HEADER
@@ -50,4 +51,33 @@ async def find_execution(client: N8nClient, *, workflow_id: str, run_id: str) ->
         for execution in await client.recent_executions(**params):
             if carries_run(execution, run_id):
                 return execution
+    return None
+
+
+def _started_at(n8n_execution: dict[str, Any]) -> datetime | None:
+    value = n8n_execution.get("startedAt") or n8n_execution.get("createdAt")
+    if not isinstance(value, str) or not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+async def find_refused(
+    client: N8nClient, *, workflow_id: str, since: datetime, known: set[str]
+) -> dict[str, Any] | None:
+    """A run of the workflow n8n refused to start since `since`, not among `known` n8n ids, or None.
+
+    n8n records such a run (`error`, e.g. "The workflow has issues and cannot be executed") without
+    any trigger data, so it cannot be matched by run id; it is attributed by workflow and time. Two
+    refused runs of one workflow at the same moment fail for the same reason, so taking either is
+    harmless.
+    """
+    for execution in await client.recent_executions(workflow_id=workflow_id, status="error", limit=20):
+        started = _started_at(execution)
+        if (
+            str(execution.get("id")) not in known
+            and started is not None
+            and started >= since
+            and not _entry_items(execution)
+        ):
+            return execution
     return None

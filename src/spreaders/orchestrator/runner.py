@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from spreaders.bootstrap import AppContext
@@ -35,6 +35,8 @@ from spreaders.orchestrator.n8n_client import N8nClient
 
 ID_RECORD_AFTER_S = 1.0
 PROGRESS_EVERY_S = 5.0
+# Slack between this machine's clock and n8n's when attributing a refused run by time.
+CLOCK_SLACK_S = 2.0
 NOT_REPORTED = (
     "n8n ended the run without reporting an execution (it refused to start it, for example because "
     "a node lacks a required parameter)"
@@ -68,6 +70,7 @@ class RunStream:
     last_ms: float | None = None
     opened: bool = False
     ended: bool = False
+    sent_at: datetime = field(default_factory=utcnow)
 
     def add(self, chunk: dict[str, Any]) -> None:
         metadata = chunk.get("metadata") or {}
@@ -234,6 +237,26 @@ async def run(
     return await _settle(ctx, client, row, stream, values, cut=cut)
 
 
+async def _find_unnamed(
+    ctx: AppContext, client: N8nClient, row: WorkflowExecution, stream: RunStream, workflow_id: str
+) -> dict[str, Any] | None:
+    """n8n's record of a run the stream did not name: by its run id, or as a run n8n refused.
+
+    A run n8n refuses to start (`WorkflowHasIssuesError`: a node on its path lacks a required
+    parameter) ends the stream at once without a chunk, and n8n records it without trigger data, so
+    it is attributed by workflow and time instead.
+    """
+    found = await recovery.find_execution(client, workflow_id=workflow_id, run_id=row.id)
+    if found is not None or not stream.ended:
+        return found
+    async with ctx.sessionmaker() as session:
+        known = await monitor.recorded_n8n_ids(
+            session, instance_id=row.instance_id, n8n_workflow_id=workflow_id
+        )
+    since = stream.sent_at - timedelta(seconds=CLOCK_SLACK_S)
+    return await recovery.find_refused(client, workflow_id=workflow_id, since=since, known=known)
+
+
 async def _settle(
     ctx: AppContext,
     client: N8nClient,
@@ -247,9 +270,7 @@ async def _settle(
     n8n_execution: dict[str, Any] | None = None
     n8n_id = stream.execution_id
     if n8n_id is None and not cut:
-        n8n_execution = await recovery.find_execution(
-            client, workflow_id=str(values["n8n_workflow_id"]), run_id=row.id
-        )
+        n8n_execution = await _find_unnamed(ctx, client, row, stream, str(values["n8n_workflow_id"]))
         n8n_id = str(n8n_execution["id"]) if n8n_execution is not None else None
     if n8n_id is None:
         if stream.ended:

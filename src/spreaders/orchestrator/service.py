@@ -36,6 +36,8 @@ from spreaders.registry import service as registry
 
 POLL_FIRST_S = 0.003
 POLL_MAX_S = 0.25
+# How often a waiter searches n8n for a run whose starter never recorded its n8n id.
+SEARCH_EVERY_S = 2.0
 
 
 def client_for(ctx: AppContext, conn: InstanceConnection) -> N8nClient:
@@ -308,12 +310,14 @@ async def _n8n_id_of(
     The starter records the id within `runner.ID_RECORD_AFTER_S` while it is alive; a run still
     without one after that had its starter die, so n8n is searched for it (see `recovery`).
     """
-    delay = POLL_FIRST_S
+    delay, searched_at = POLL_FIRST_S, 0.0
     while row.n8n_execution_id is None and row.status not in FINISHED_STATUSES:
-        if time.monotonic() >= deadline:
+        now = time.monotonic()
+        if now >= deadline:
             return row
         age_s = (utcnow() - row.created_at).total_seconds()
-        if age_s > runner.ID_RECORD_AFTER_S + 1.0:
+        if age_s > runner.ID_RECORD_AFTER_S + 1.0 and now - searched_at >= SEARCH_EVERY_S:
+            searched_at = now
             with contextlib.suppress(Unavailable):
                 await recover_n8n_id(ctx, await provisioning.connect(ctx, tenant_id=principal.tenant_id), row)
         await asyncio.sleep(delay)
