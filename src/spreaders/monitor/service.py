@@ -147,9 +147,12 @@ async def set_if_unfinished(session: AsyncSession, *, execution_id: str, values:
     return result.rowcount == 1
 
 
-async def recorded_n8n_ids(session: AsyncSession, *, instance_id: str, n8n_workflow_id: str) -> set[str]:
+async def recorded_n8n_ids(
+    session: AsyncSession, *, tenant_id: str, instance_id: str, n8n_workflow_id: str
+) -> set[str]:
     """The n8n execution ids of one deployed workflow that platform runs already recorded."""
     query = select(WorkflowExecution.n8n_execution_id).where(
+        WorkflowExecution.tenant_id == tenant_id,
         WorkflowExecution.instance_id == instance_id,
         WorkflowExecution.n8n_workflow_id == n8n_workflow_id,
         WorkflowExecution.n8n_execution_id.is_not(None),

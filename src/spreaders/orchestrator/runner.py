@@ -251,7 +251,7 @@ async def _find_unnamed(
         return found
     async with ctx.sessionmaker() as session:
         known = await monitor.recorded_n8n_ids(
-            session, instance_id=row.instance_id, n8n_workflow_id=workflow_id
+            session, tenant_id=row.tenant_id, instance_id=row.instance_id, n8n_workflow_id=workflow_id
         )
     since = stream.sent_at - timedelta(seconds=CLOCK_SLACK_S)
     return await recovery.find_refused(client, workflow_id=workflow_id, since=since, known=known)
