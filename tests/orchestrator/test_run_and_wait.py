@@ -138,6 +138,23 @@ async def test_long_wait_reports_progress_and_records_the_n8n_id_while_it_runs(
     assert recorded_id == result.n8n_execution_id
 
 
+async def test_failing_progress_reporter_does_not_lose_the_run(
+    app: AppContext, e2e_principal: Principal, caplog: pytest.LogCaptureFixture
+) -> None:
+    template_id = await import_template(app, e2e_principal, wait_workflow("slow", seconds=2))
+
+    async def broken(_done: float, _total: float | None, _message: str) -> None:
+        raise RuntimeError("the client went away")
+
+    result = await orchestrator.execute(
+        app, principal=e2e_principal, template_id=template_id, timeout_s=30, run_progress=broken
+    )
+
+    assert result.status == "success"
+    assert (await stored(app, result.id)).status == "success"
+    assert "progress of execution" in caplog.text
+
+
 async def test_retry_with_the_same_key_while_the_first_call_waits_returns_the_same_run(
     app: AppContext, e2e_principal: Principal
 ) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -32,6 +33,8 @@ from spreaders.orchestrator import records, recovery
 from spreaders.orchestrator.entry import ENTRY_REPLY_NODE, RUN_HEADER, is_result_node
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
+
+logger = logging.getLogger(__name__)
 
 ID_RECORD_AFTER_S = 1.0
 PROGRESS_EVERY_S = 5.0
@@ -147,6 +150,12 @@ class _Timer:
         self._task = asyncio.create_task(self._run())
 
     async def _run(self) -> None:
+        try:
+            await self._steps()
+        except Exception:  # the outermost wrapper of this background job: the run itself goes on
+            logger.exception("recording or reporting progress of execution %s failed", self._row.id)
+
+    async def _steps(self) -> None:
         recorded = False
         while True:
             n8n_id = self._stream.execution_id
