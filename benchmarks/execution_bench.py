@@ -2,8 +2,9 @@
 
 Same n8n, same workflow (manual trigger -> Code), same machine. The direct side is the fastest way to
 run it and get its result from n8n alone: a webhook in `lastNode` mode, answered when the run ends.
-The Spreaders side is `orchestrator.execute(wait=True)`: records the run, starts it through the
-platform entry (execution id at once), polls n8n for the end, fetches the output and records it.
+The Spreaders side is `orchestrator.execute(wait=True)`: records the run (commit), runs it through
+the platform's streaming entry on one request (n8n execution id first, the output when the run ends)
+and records the outcome (commit). See docs/execution.md.
 
 Prints p50/p99 latency for one run at a time, and throughput with 8 runs in flight; last line JSON:
 {"added_p50_ms", "throughput_ratio", ...}. Targets: added p50 <= 5 ms, throughput ratio >= 0.9.

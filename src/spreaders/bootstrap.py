@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 from sqlalchemy import text
@@ -21,6 +22,9 @@ from spreaders.settings import Settings
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.keys import build_cipher
 
+if TYPE_CHECKING:
+    from spreaders.orchestrator.targets import RunTarget
+
 
 @dataclass
 class AppContext:
@@ -32,6 +36,8 @@ class AppContext:
     local_principal: Principal
     # Facts checked recently (key -> time.monotonic() deadline), so hot paths skip repeated checks.
     recently_checked: dict[str, float] = field(default_factory=dict)
+    # (tenant, template) -> (deadline, where it runs): see orchestrator.targets.
+    run_targets: dict[tuple[str, str], tuple[float, RunTarget]] = field(default_factory=dict)
 
     def node_catalog(self) -> NodeCatalog | None:
         """The node types of the pinned n8n (None until it is installed), for validating templates."""

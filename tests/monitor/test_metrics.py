@@ -95,6 +95,11 @@ async def test_metrics_endpoint_shows_a_run_its_n8n_requests_and_instances_up(
                 timeout=120,
             )
             assert run.status_code == 200, run.text
+            # The run itself is one webhook request; its per-node logs are read from n8n's API.
+            logs = await http.get(
+                f"/api/v1/executions/{run.json()['id']}/logs", headers={"Authorization": f"Bearer {key}"}
+            )
+            assert logs.status_code == 200, logs.text
             await jobs.monitor_pass(
                 app, config=MonitorSettings(restart_dead_instances=False), metrics=metrics
             )

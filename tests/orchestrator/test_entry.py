@@ -17,6 +17,7 @@ from spreaders.orchestrator.entry import (
     PLATFORM_NODES,
     RENAMED_TRIGGER_SUFFIX,
     build_deployable,
+    is_platform_node,
     trigger_shape,
 )
 from spreaders.registry import service as registry
@@ -223,6 +224,53 @@ def test_trigger_without_followers_gets_no_stand_in() -> None:
 
     assert _fed_by_entry(body) == []
     assert _by_name(body)["In"]["type"] == "n8n-nodes-base.manualTrigger"
+
+
+def test_entry_streams_and_its_reply_streams_the_execution_id() -> None:
+    nodes = _by_name(build_deployable(_wf("manualTrigger"), name="x", entry_path="p"))
+
+    assert nodes[ENTRY_NODE]["parameters"]["responseMode"] == "streaming"
+    assert nodes[ENTRY_NODE]["typeVersion"] == 2.1  # the first webhook version offering streaming
+    assert nodes[ENTRY_REPLY_NODE]["typeVersion"] == 1.5  # the first reply version that streams
+    assert "$execution.id" in nodes[ENTRY_REPLY_NODE]["parameters"]["responseBody"]
+
+
+def test_each_branch_end_gets_a_result_node_that_knows_how_many_there_are() -> None:
+    workflow = _wf("manualTrigger")
+    workflow["nodes"] += [_node("Left", "noOp"), _node("Right", "noOp"), _node("Unreached", "noOp")]
+    workflow["connections"]["Work"] = _link("Left", "Right")
+
+    body = build_deployable(workflow, name="x", entry_path="p")
+    nodes = _by_name(body)
+
+    assert _followers(body, "Left") == ["Spreaders result"]
+    assert _followers(body, "Right") == ["Spreaders result 2"]
+    assert "Unreached" not in body["connections"]  # not reached from the entry: left alone
+    for name in ("Spreaders result", "Spreaders result 2"):
+        assert nodes[name]["type"] == "n8n-nodes-base.respondToWebhook"
+        assert '"ends": 2' in nodes[name]["parameters"]["responseBody"]
+        assert is_platform_node(name)
+    assert not is_platform_node("Left")
+
+
+@pytest.mark.parametrize(
+    ("node_type", "parameters"),
+    [
+        ("webhook", {}),
+        ("formTrigger", {}),
+        ("respondToWebhook", {}),
+        ("wait", {"resume": "webhook"}),
+    ],
+)
+def test_template_answering_http_itself_gets_no_result_nodes(
+    node_type: str, parameters: dict[str, Any]
+) -> None:
+    workflow = _wf("manualTrigger")
+    workflow["nodes"].append(_node("Answers", node_type, parameters=parameters))
+
+    names = [node["name"] for node in build_deployable(workflow, name="x", entry_path="p")["nodes"]]
+
+    assert not any(name.startswith("Spreaders result") for name in names)
 
 
 def test_template_is_not_changed_by_building_its_deployable() -> None:

@@ -14,6 +14,7 @@ async def test_unreachable_n8n_is_unavailable_with_what_to_do() -> None:
         with pytest.raises(Unavailable, match="not reachable") as raised:
             await client.get_workflow("1")
         with pytest.raises(Unavailable, match="not reachable"):
-            await client.call_webhook("spreaders-x", {})
+            async with client.stream_webhook("spreaders-x", {}, headers={}):
+                pass
     assert raised.value.hint is not None
     assert "spreaders n8n start" in raised.value.hint

@@ -25,7 +25,7 @@ from spreaders.errors import Invalid, NotFound, SpreadersError
 from spreaders.monitor import service as monitor
 from spreaders.monitor.schemas import ExecutionRead
 from spreaders.orchestrator import service as orchestrator
-from spreaders.orchestrator.service import RunProgress
+from spreaders.orchestrator.runner import RunProgress
 from spreaders.planner import service as planner
 from spreaders.planner.prompting import PlannerBackend
 from spreaders.planner.schemas import Audience, CampaignPlan

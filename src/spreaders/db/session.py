@@ -17,6 +17,7 @@ def build_engine(url: str) -> AsyncEngine:
             cursor = dbapi_conn.cursor()
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA busy_timeout=30000")
             # Up to 32 MB of page cache a connection (default 2 MB): the full-text index and search
             # facets of 10,000 templates (about 11 MB) then stay in memory instead of being re-read.

@@ -3,7 +3,9 @@
 `monitor_pass` is one round; `run_monitor` repeats it until told to stop (in `spreaders serve`'s
 lifespan and in `spreaders worker`). Each pass:
 
-1. crashes runs that n8n never confirmed (`new`/unconfirmed past the grace period);
+1. follows up runs that have no n8n id past the grace period (their starter died mid-run): the run
+   is found in n8n by the platform id it carries (`orchestrator.recovery`) and its n8n id recorded,
+   or, when n8n has no such execution (or cannot be asked), it is marked `crashed` with the reason;
 2. health-checks the n8n instance of every tenant that has run something (process alive + REST
    answers); a dead one gets its running executions marked `crashed`, is logged and counted, and is
    restarted (with a back-off when restarts fail);
@@ -24,9 +26,8 @@ import logging
 import os
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import Any
 
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
@@ -49,9 +50,12 @@ logger = logging.getLogger(__name__)
 
 INSTANCE_DOWN = "n8n instance stopped/crashed while running"
 NOT_CONFIRMED = "the platform stopped before n8n confirmed the start"
+NOT_IN_N8N = (
+    "the platform stopped before it learnt the run's n8n id, and n8n has no execution carrying "
+    "this run's id (it never started)"
+)
 NO_N8N_ID = "n8n started the run without reporting its execution id, so it cannot be followed"
 TENANT_CONCURRENCY = 4
-_LIST_PAGE = 250
 
 
 def monitor_settings(settings: Settings) -> MonitorSettings:
@@ -72,21 +76,6 @@ class MonitorState:
     restart_failures: dict[str, int] = field(default_factory=dict)
     restart_not_before: dict[str, float] = field(default_factory=dict)
     reported_down: set[tuple[str, int | None]] = field(default_factory=set)
-
-
-class _ListingClient(N8nClient):
-    # TODO(orchestrator): move `execution_ids` into N8nClient; it is here because that file is not ours.
-    async def execution_ids(self, *, status: str) -> set[str]:
-        """Ids of the instance's executions in `status` (all pages)."""
-        ids: set[str] = set()
-        params: dict[str, Any] = {"status": status, "limit": _LIST_PAGE, "includeData": "false"}
-        while True:
-            page: dict[str, Any] = await self._read("/executions", params=params)
-            ids.update(str(item["id"]) for item in page.get("data", []) if "id" in item)
-            cursor = page.get("nextCursor")
-            if not cursor:
-                return ids
-            params = {**params, "cursor": cursor}
 
 
 @contextlib.contextmanager
@@ -117,22 +106,48 @@ async def _crash(
                 report.crashed.append(execution.id)
 
 
-async def _crash_unconfirmed(
-    ctx: AppContext, active: list[ActiveExecution], config: MonitorSettings, report: MonitorPassReport
-) -> list[ActiveExecution]:
-    """Crash runs n8n never confirmed (no n8n id after the grace period); return the others."""
+def _split_unconfirmed(
+    active: list[ActiveExecution], config: MonitorSettings
+) -> tuple[list[ActiveExecution], list[ActiveExecution]]:
+    """Split into runs with an n8n id (or still in their grace period) and stale runs without one."""
     cutoff = utcnow() - timedelta(seconds=config.start_grace_s)
-    stale_new: list[ActiveExecution] = []
-    stale_running: list[ActiveExecution] = []
-    rest: list[ActiveExecution] = []
+    followed: list[ActiveExecution] = []
+    stale: list[ActiveExecution] = []
     for execution in active:
         if execution.n8n_execution_id is not None:
-            rest.append(execution)
+            followed.append(execution)
         elif execution.created_at <= cutoff:
-            (stale_new if execution.status == "new" else stale_running).append(execution)
-    await _crash(ctx, stale_new, NOT_CONFIRMED, report)
-    await _crash(ctx, stale_running, NO_N8N_ID, report)
-    return rest
+            stale.append(execution)
+    return followed, stale
+
+
+async def _crash_unconfirmed(
+    ctx: AppContext, stale: list[ActiveExecution], report: MonitorPassReport
+) -> None:
+    """Crash stale runs without an n8n id whose n8n cannot be asked."""
+    await _crash(ctx, [e for e in stale if e.status == "new"], NOT_CONFIRMED, report)
+    await _crash(ctx, [e for e in stale if e.status != "new"], NO_N8N_ID, report)
+
+
+async def _recover(
+    ctx: AppContext, tenant_id: str, stale: list[ActiveExecution], report: MonitorPassReport
+) -> list[ActiveExecution]:
+    """Find stale runs without an n8n id in the live n8n: record their ids, crash those it lacks."""
+    if not stale:
+        return []
+    conn = await provisioning.connect(ctx, tenant_id=tenant_id)
+    found: list[ActiveExecution] = []
+    for execution in stale:
+        async with ctx.sessionmaker() as session:
+            row = await monitor.get_execution_row(session, tenant_id=tenant_id, execution_id=execution.id)
+        n8n_id = await orchestrator.recover_n8n_id(ctx, conn, row)
+        if n8n_id is None:
+            await _crash(ctx, [execution], NOT_IN_N8N, report)
+            continue
+        logger.info("execution %s found in n8n as %s after its starter stopped", execution.id, n8n_id)
+        report.recovered.append(execution.id)
+        found.append(replace(execution, n8n_execution_id=n8n_id, status="running"))
+    return found
 
 
 async def _is_up(
@@ -229,7 +244,7 @@ async def _sync_live(
     if not executions:
         return
     conn = await provisioning.connect(ctx, tenant_id=tenant_id)
-    client = _ListingClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key)
+    client = N8nClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key)
     still = {status: await client.execution_ids(status=status) for status in ("running", "waiting")}
     for execution in executions:
         assert execution.n8n_execution_id is not None
@@ -255,31 +270,45 @@ async def _sync_live(
             report.finished.append(execution.id)
 
 
+@dataclass
+class _TenantRuns:
+    """One tenant's unfinished runs: those with an n8n id, and stale ones without."""
+
+    followed: list[ActiveExecution] = field(default_factory=list)
+    stale: list[ActiveExecution] = field(default_factory=list)
+
+
 async def _check_tenant(
     ctx: AppContext,
     tenant_id: str,
-    executions: list[ActiveExecution],
+    runs: _TenantRuns,
     config: MonitorSettings,
     state: MonitorState,
     metrics: MonitorMetrics | None,
     report: MonitorPassReport,
 ) -> None:
+    executions = runs.followed
     instance = await provisioning.status(ctx, tenant_id=tenant_id)
     if instance is None:
+        await _crash_unconfirmed(ctx, runs.stale, report)
         await _crash(ctx, [e for e in executions if e.status == "running"], INSTANCE_DOWN, report)
         return
+    await _crash_unconfirmed(ctx, [e for e in runs.stale if e.instance_id != instance.id], report)
+    stale = [e for e in runs.stale if e.instance_id == instance.id]
     orphans = [e for e in executions if e.instance_id != instance.id and e.status == "running"]
     await _crash(ctx, orphans, f"{INSTANCE_DOWN} (its instance no longer exists)", report)
     executions = [e for e in executions if e.instance_id == instance.id]
-    if instance.status in ("new", "stopped") and not executions:
+    if instance.status in ("new", "stopped") and not executions and not stale:
         return  # nothing runs and nobody wants it running
     report.instances_checked += 1
     if not await _is_up(ctx, instance, config, state):
+        await _crash_unconfirmed(ctx, stale, report)
         await _handle_down(ctx, tenant_id, instance, executions, config, state, metrics, report)
         return
     report.instances_up += 1
     state.reported_down = {key for key in state.reported_down if key[0] != instance.id}
     try:
+        executions += await _recover(ctx, tenant_id, stale, report)
         await _sync_live(ctx, tenant_id, executions, report)
     except Unavailable as exc:  # went away between the check and the sync: the next pass handles it
         logger.info("syncing tenant %s skipped: %s", tenant_id, exc)
@@ -292,7 +321,7 @@ async def monitor_pass(
     metrics: MonitorMetrics | None = None,
     state: MonitorState | None = None,
 ) -> MonitorPassReport:
-    """Run one round: crash unconfirmed runs, health-check instances, sync unfinished executions."""
+    """Run one round: follow up runs without n8n ids, health-check instances, sync unfinished runs."""
     config = config or monitor_settings(ctx.settings)
     state = state if state is not None else MonitorState()
     report = MonitorPassReport()
@@ -300,10 +329,12 @@ async def monitor_pass(
         active = await monitor.active_executions(session)
         tenants = await monitor.tenants_with_executions(session)
     report.active = len(active)
-    followed = await _crash_unconfirmed(ctx, active, config, report)
-    by_tenant: dict[str, list[ActiveExecution]] = {tenant: [] for tenant in tenants}
+    followed, stale = _split_unconfirmed(active, config)
+    by_tenant: dict[str, _TenantRuns] = {tenant: _TenantRuns() for tenant in tenants}
     for execution in followed:
-        by_tenant.setdefault(execution.tenant_id, []).append(execution)
+        by_tenant.setdefault(execution.tenant_id, _TenantRuns()).followed.append(execution)
+    for execution in stale:
+        by_tenant.setdefault(execution.tenant_id, _TenantRuns()).stale.append(execution)
     limit = asyncio.Semaphore(TENANT_CONCURRENCY)
 
     async def check(tenant_id: str) -> None:

@@ -57,6 +57,9 @@ class MonitorPassReport(BaseModel):
     synced: int = 0
     finished: list[str] = Field(default_factory=list)
     crashed: list[str] = Field(default_factory=list)
+    recovered: list[str] = Field(
+        default_factory=list, description="Runs without an n8n id that were found in n8n and followed up."
+    )
     instances_checked: int = 0
     instances_up: int = 0
     instances_down: list[str] = Field(default_factory=list)

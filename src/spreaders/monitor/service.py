@@ -15,10 +15,11 @@ from spreaders.errors import NotFound
 from spreaders.monitor.metrics import note_finished
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import ACTIVE_STATUSES, FINISHED_STATUSES, ExecutionRead, NodeRun
-from spreaders.orchestrator.entry import PLATFORM_NODES
+from spreaders.orchestrator.entry import is_platform_node
 
 OUTPUT_ITEMS_CAP = 5
 OUTPUT_CHARS_CAP = 4000
+EMPTY_OUTPUT: dict[str, Any] = {"node": None, "item_count": 0, "items": [], "truncated": False}
 
 
 def to_read(row: WorkflowExecution) -> ExecutionRead:
@@ -127,6 +128,54 @@ async def set_if_status(
     return result.rowcount == 1
 
 
+async def set_if_unfinished(session: AsyncSession, *, execution_id: str, values: dict[str, Any]) -> bool:
+    """Update the row unless it already finished; True when this call made the change.
+
+    The writer that moves a run to a finished status wins once: a monitor that crashed the run, or
+    another waiter that recorded it, makes this a no-op.
+    """
+    statement = (
+        update(WorkflowExecution)
+        .where(
+            WorkflowExecution.id == execution_id,
+            WorkflowExecution.status.not_in(sorted(FINISHED_STATUSES)),
+        )
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount == 1
+
+
+async def recorded_n8n_ids(
+    session: AsyncSession, *, tenant_id: str, instance_id: str, n8n_workflow_id: str
+) -> set[str]:
+    """The n8n execution ids of one deployed workflow that platform runs already recorded."""
+    query = select(WorkflowExecution.n8n_execution_id).where(
+        WorkflowExecution.tenant_id == tenant_id,
+        WorkflowExecution.instance_id == instance_id,
+        WorkflowExecution.n8n_workflow_id == n8n_workflow_id,
+        WorkflowExecution.n8n_execution_id.is_not(None),
+    )
+    return {str(value) for value in (await session.execute(query)).scalars()}
+
+
+async def attach_n8n_id(session: AsyncSession, *, execution_id: str, n8n_execution_id: str) -> bool:
+    """Record the n8n execution id of a run that has none yet; True when this call recorded it."""
+    statement = (
+        update(WorkflowExecution)
+        .where(
+            WorkflowExecution.id == execution_id,
+            WorkflowExecution.n8n_execution_id.is_(None),
+            WorkflowExecution.status.not_in(sorted(FINISHED_STATUSES)),
+        )
+        .values(n8n_execution_id=n8n_execution_id, status="running")
+        .execution_options(synchronize_session=False)
+    )
+    result = cast(CursorResult[Any], await session.execute(statement))
+    return result.rowcount == 1
+
+
 async def mark_crashed(session: AsyncSession, *, execution: ActiveExecution, reason: str) -> bool:
     """Mark the execution `crashed` with `reason`, unless it moved on since it was read."""
     now = utcnow()
@@ -160,7 +209,7 @@ def node_runs(n8n_execution: dict[str, Any]) -> list[NodeRun]:
     run_data: dict[str, Any] = result.get("runData") or {}
     runs: list[NodeRun] = []
     for node, node_runs_ in run_data.items():
-        if node in PLATFORM_NODES:
+        if is_platform_node(node):
             continue
         for index, run in enumerate(node_runs_ or []):
             error = run.get("error")
@@ -189,30 +238,30 @@ def _parse_time(value: Any) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
+def compact_output(node: str, items: list[Any], item_count: int) -> dict[str, Any]:
+    """The stored output summary: a node's first items, capped in count and size, NULs dropped."""
+    kept = items[:OUTPUT_ITEMS_CAP]
+    text = json.dumps(kept, default=str)
+    truncated = item_count > OUTPUT_ITEMS_CAP or len(text) > OUTPUT_CHARS_CAP
+    if len(text) > OUTPUT_CHARS_CAP:
+        kept = [{"preview": text[:OUTPUT_CHARS_CAP]}]
+    summary = {"node": node, "item_count": item_count, "items": kept, "truncated": truncated}
+    return dict(_without_nul(summary))
+
+
 def summarize_output(n8n_execution: dict[str, Any]) -> dict[str, Any]:
     """Keep what an agent needs: the last template node's first items, capped in count and size."""
     result = (n8n_execution.get("data") or {}).get("resultData") or {}
     run_data: dict[str, Any] = result.get("runData") or {}
     node = result.get("lastNodeExecuted")
-    if node in PLATFORM_NODES or node not in run_data:
-        template_nodes = [name for name in run_data if name not in PLATFORM_NODES]
+    if node is None or is_platform_node(node) or node not in run_data:
+        template_nodes = [name for name in run_data if not is_platform_node(name)]
         node = template_nodes[-1] if template_nodes else None
     if node is None:
-        return {"node": None, "item_count": 0, "items": [], "truncated": False}
+        return dict(EMPTY_OUTPUT)
     runs = run_data[node] or [{}]
     main = ((runs[-1].get("data") or {}).get("main") or [[]])[0] or []
-    items = [item.get("json", {}) for item in main[:OUTPUT_ITEMS_CAP]]
-    text = json.dumps(items, default=str)
-    truncated = len(main) > OUTPUT_ITEMS_CAP or len(text) > OUTPUT_CHARS_CAP
-    if len(text) > OUTPUT_CHARS_CAP:
-        items = [{"preview": text[:OUTPUT_CHARS_CAP]}]
-    return {
-        "node": node,
-        "item_count": len(main),
-        "items": items,
-        "truncated": truncated,
-        "nodes_run": [name for name in run_data if name not in PLATFORM_NODES],
-    }
+    return compact_output(node, [item.get("json", {}) for item in main[:OUTPUT_ITEMS_CAP]], len(main))
 
 
 def _without_nul(value: Any) -> Any:
@@ -233,7 +282,7 @@ def apply_n8n_state(row: WorkflowExecution, n8n_execution: dict[str, Any]) -> No
     row.started_at = _parse_time(n8n_execution.get("startedAt")) or row.started_at
     if status in FINISHED_STATUSES:
         row.finished_at = _parse_time(n8n_execution.get("stoppedAt")) or row.finished_at
-        row.output = _without_nul(summarize_output(n8n_execution))
+        row.output = summarize_output(n8n_execution)
     result = (n8n_execution.get("data") or {}).get("resultData") or {}
     error = result.get("error")
     if isinstance(error, dict):

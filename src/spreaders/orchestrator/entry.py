@@ -1,8 +1,11 @@
 """Make any template startable on demand.
 
 n8n's public API has no "run" endpoint, so at deploy time the platform adds its own entry: a webhook
-on a secret path whose first step answers the caller with the execution id. The caller's parameters
-arrive as that webhook's item, `{headers, params, query, body: <parameters>}`.
+on a secret path in n8n's `streaming` response mode. Its first step streams the execution id to the
+caller at once; the response stays open until the run ends, and a result node the platform appends
+to each branch end streams a compact output before it does. So one request starts the run, names it
+and (when the caller keeps reading) returns its result. The caller's parameters arrive as the
+webhook's item, `{headers, params, query, body: <parameters>}`.
 
 The template's nodes expect what *their* trigger emits, so each trigger the entry feeds gets a
 stand-in: a Set node that takes the trigger's name (the trigger itself is renamed) and sits between
@@ -24,7 +27,24 @@ ENTRY_NODE = "Spreaders entry"
 ENTRY_REPLY_NODE = "Spreaders entry reply"
 # Stand-in for a workflow with no trigger at all: it feeds the nodes nothing else feeds.
 INPUT_NODE = "Spreaders input"
+# Appended after each branch end; numbered ("Spreaders result 2") when there are several.
+RESULT_NODE = "Spreaders result"
 PLATFORM_NODES = frozenset({ENTRY_NODE, ENTRY_REPLY_NODE, INPUT_NODE})
+# Request header carrying the platform's run id into the entry's item: how a run whose caller died
+# before it learnt the n8n execution id is found again (see `orchestrator.recovery`).
+RUN_HEADER = "x-spreaders-run"
+# Nodes that make n8n check a workflow's Respond-to-Webhook nodes against their own response mode, or
+# that answer HTTP callers themselves: with one of these, result nodes would break or hijack the
+# template's own webhooks, so its result is read from n8n's API instead.
+_ANSWERS_HTTP = frozenset(
+    {
+        "n8n-nodes-base.webhook",
+        "n8n-nodes-base.formTrigger",
+        "n8n-nodes-base.form",
+        "n8n-nodes-base.respondToWebhook",
+        "@n8n/n8n-nodes-langchain.chatTrigger",
+    }
+)
 # No spaces: n8n cannot serve a webhook without a webhookId whose node name has one (see docs).
 RENAMED_TRIGGER_SUFFIX = "_template_trigger"
 
@@ -45,6 +65,8 @@ _SHAPES: dict[str, Shape] = {
 # Triggers whose type name does not end in "Trigger".
 _OTHER_APP_TRIGGERS = frozenset({"n8n-nodes-base.emailReadImap"})
 _QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
+# Items a result node streams (the stored output summary keeps at most this many).
+RESULT_ITEMS = 5
 # Settings keys n8n's public API accepts on create; anything else is refused with a 400.
 _ALLOWED_SETTINGS = {
     "executionOrder",
@@ -93,6 +115,15 @@ _SHAPE_JS: dict[Shape, str] = {
         " Timezone: n.zoneName + ' (UTC' + n.toFormat('ZZ') + ')', ...p };"
     ),
 }
+
+
+def is_result_node(name: str) -> bool:
+    return name == RESULT_NODE or name.startswith(RESULT_NODE + " ")
+
+
+def is_platform_node(name: str) -> bool:
+    """True for the nodes Spreaders adds at deploy time (left out of outputs and logs)."""
+    return name in PLATFORM_NODES or is_result_node(name)
 
 
 def new_entry_path() -> str:
@@ -274,6 +305,71 @@ def _insert_stand_ins(nodes: list[dict[str, Any]], connections: dict[str, Any]) 
     return fed
 
 
+def _answers_http(nodes: list[dict[str, Any]]) -> bool:
+    for node in nodes:
+        if node.get("type") in _ANSWERS_HTTP:
+            return True
+        resume = (node.get("parameters") or {}).get("resume")
+        if node.get("type") == "n8n-nodes-base.wait" and resume in ("webhook", "form"):
+            return True
+    return False
+
+
+def _branch_ends(connections: dict[str, Any], starts: list[str]) -> list[str]:
+    """Nodes reachable from `starts` over main links that link nowhere themselves, in reach order."""
+    seen: dict[str, None] = {}
+    queue = list(starts)
+    while queue:
+        name = queue.pop(0)
+        if name in seen:
+            continue
+        seen[name] = None
+        for branch in _main_branches(connections, name):
+            queue += [str(link.get("node")) for link in _links(branch)]
+    return [name for name in seen if not any(_links(branch) for branch in _main_branches(connections, name))]
+
+
+def _result_expression(ends: int) -> str:
+    """What a result node streams: the branch end's name, item count and first items."""
+    items = "$input.all()"
+    return (
+        f'={{{{ {{ "node": $prevNode.name, "item_count": {items}.length, '
+        f'"items": {items}.slice(0, {RESULT_ITEMS}).map((i) => i.json), "ends": {ends} }} }}}}'
+    )
+
+
+def _append_results(nodes: list[dict[str, Any]], connections: dict[str, Any], starts: list[str]) -> None:
+    """Put a result node after each branch end the entry reaches (not for templates answering HTTP)."""
+    if _answers_http(nodes):
+        return
+    ends = _branch_ends(connections, starts)
+    taken = {str(node.get("name")) for node in nodes}
+    by_name = {str(node.get("name")): node for node in nodes}
+    for end in ends:
+        result = _unique(RESULT_NODE, taken)
+        x, y = _position(by_name.get(end, {}))
+        nodes.append(
+            {
+                "id": str(uuid.uuid4()),
+                "name": result,
+                "type": "n8n-nodes-base.respondToWebhook",
+                "typeVersion": 1.5,
+                "position": [x + 220, y],
+                "notes": "Added by Spreaders: streams this branch's result to the platform.",
+                "parameters": {
+                    "respondWith": "json",
+                    "responseBody": _result_expression(len(ends)),
+                    "options": {},
+                },
+            }
+        )
+        outputs = connections.setdefault(end, {})
+        branches = outputs.setdefault("main", [])
+        if not branches:
+            branches.append([])
+        branches[0] = [*_links(branches[0]), {"node": result, "type": "main", "index": 0}]
+
+
 def build_deployable(workflow: dict[str, Any], *, name: str, entry_path: str) -> dict[str, Any]:
     """Return the body for n8n's `POST /workflows`: the template plus the platform's entry."""
     nodes: list[dict[str, Any]] = copy.deepcopy(workflow.get("nodes", []))
@@ -281,18 +377,19 @@ def build_deployable(workflow: dict[str, Any], *, name: str, entry_path: str) ->
     min_x = min((_position(n)[0] for n in nodes), default=0)
     min_y = min((_position(n)[1] for n in nodes), default=0)
     targets = _insert_stand_ins(nodes, connections)
+    _append_results(nodes, connections, targets)
     nodes.append(
         {
             "id": str(uuid.uuid4()),
             "name": ENTRY_NODE,
             "type": "n8n-nodes-base.webhook",
-            "typeVersion": 2,
+            "typeVersion": 2.1,
             "position": [min_x - 440, min_y - 240],
             "webhookId": str(uuid.uuid4()),
             "parameters": {
                 "httpMethod": "POST",
                 "path": entry_path,
-                "responseMode": "responseNode",
+                "responseMode": "streaming",
                 "options": {},
             },
         }
@@ -302,7 +399,7 @@ def build_deployable(workflow: dict[str, Any], *, name: str, entry_path: str) ->
             "id": str(uuid.uuid4()),
             "name": ENTRY_REPLY_NODE,
             "type": "n8n-nodes-base.respondToWebhook",
-            "typeVersion": 1.1,
+            "typeVersion": 1.5,
             "position": [min_x - 220, min_y - 240],
             "parameters": {
                 "respondWith": "json",

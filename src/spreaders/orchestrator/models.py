@@ -25,5 +25,6 @@ class Deployment(TenantMixin, TimestampMixin, Base):
     # Secret webhook path of the entry the platform adds to start the workflow on demand.
     entry_path: Mapped[str] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(default=False)
-    # {n8n credential type: n8n credential id} bound into the deployed nodes; a change means redeploy.
+    # {n8n credential type the nodes need: n8n credential id bound, or None while none is connected};
+    # when it no longer matches the tenant's connections the live workflow is rebound.
     credential_refs: Mapped[dict[str, Any]] = mapped_column(default=dict)

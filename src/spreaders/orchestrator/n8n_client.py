@@ -6,6 +6,9 @@ errors and 5xx answers; writes are not retried, so a retried request never creat
 
 from __future__ import annotations
 
+import contextlib
+import json
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -14,6 +17,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait
 from spreaders.errors import NotFound, Unavailable, UpstreamError
 
 _RETRYABLE_STATUS = {502, 503, 504}
+_LIST_PAGE = 250
 
 
 def _is_transient(exc: BaseException) -> bool:
@@ -122,24 +126,72 @@ class N8nClient:
         result: dict[str, Any] = await self._read(f"/executions/{execution_id}", params=params)
         return result
 
-    async def call_webhook(self, path: str, payload: dict[str, Any]) -> dict[str, Any]:
-        """POST to a production webhook and return its JSON answer."""
+    async def execution_ids(self, *, status: str) -> set[str]:
+        """Ids of the instance's executions in `status` (all pages)."""
+        ids: set[str] = set()
+        params: dict[str, Any] = {"status": status, "limit": _LIST_PAGE, "includeData": "false"}
+        while True:
+            page: dict[str, Any] = await self._read("/executions", params=params)
+            ids.update(str(item["id"]) for item in page.get("data", []) if "id" in item)
+            cursor = page.get("nextCursor")
+            if not cursor:
+                return ids
+            params = {**params, "cursor": cursor}
+
+    async def recent_executions(
+        self, *, workflow_id: str, status: str | None, limit: int
+    ) -> list[dict[str, Any]]:
+        """The workflow's latest executions, newest first, with their run data.
+
+        Without `status`, n8n leaves out the running ones.
+        """
+        params: dict[str, Any] = {"workflowId": workflow_id, "limit": limit, "includeData": "true"}
+        if status is not None:
+            params["status"] = status
+        result: dict[str, Any] = await self._read("/executions", params=params)
+        executions: list[dict[str, Any]] = result.get("data", [])
+        return executions
+
+    @contextlib.asynccontextmanager
+    async def stream_webhook(
+        self, path: str, payload: dict[str, Any], *, headers: dict[str, str]
+    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        """POST to a streaming webhook; yield its chunks (one JSON object a line) as n8n writes them.
+
+        The read has no timeout of its own (a run may take minutes): the caller bounds the whole
+        exchange. Uncompressed, because n8n would otherwise compress and flush every small chunk.
+        """
+        url = f"{self.base_url}/webhook/{path}"
+        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
+        headers = {"Accept-Encoding": "identity", **headers}
         try:
-            response = await self._http.post(f"{self.base_url}/webhook/{path}", json=payload)
+            request = self._http.stream("POST", url, json=payload, headers=headers, timeout=timeout)
+            async with request as response:
+                if response.status_code == 404:
+                    raise NotFound(
+                        "n8n does not know this workflow's entry webhook "
+                        "(was it deactivated or deleted in n8n?).",
+                        hint="Deploy the template again with workflow.execute or `spreaders demo`.",
+                    )
+                if response.status_code >= 400:
+                    await response.aread()
+                    raise UpstreamError(
+                        f"n8n webhook answered {response.status_code}: {_n8n_message(response)}"
+                    )
+                yield _chunks(response)
         except httpx.TransportError as exc:
             raise Unavailable(
-                f"n8n at {self.base_url} is not reachable ({exc.__class__.__name__}).",
-                hint="Start it with `spreaders n8n start`.",
+                f"n8n at {self.base_url} is not reachable or dropped the run's stream "
+                f"({exc.__class__.__name__}).",
+                hint="Check `spreaders n8n status`; the execution monitor follows the run up.",
             ) from exc
-        if response.status_code == 404:
-            raise NotFound(
-                "n8n does not know this workflow's entry webhook (was it deactivated or deleted in n8n?).",
-                hint="Deploy the template again with workflow.execute or `spreaders demo`.",
-            )
+
+
+async def _chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
+    async for line in response.aiter_lines():
         try:
-            body = response.json()
+            chunk = json.loads(line)
         except ValueError:
-            body = {}
-        if not isinstance(body, dict) or response.status_code >= 400:
-            raise UpstreamError(f"n8n webhook answered {response.status_code}: {_n8n_message(response)}")
-        return body
+            continue  # a blank keep-alive line or a node streaming plain text
+        if isinstance(chunk, dict):
+            yield chunk

@@ -1,15 +1,16 @@
 """Deploy templates into a tenant's n8n, start them on demand and wait for their results.
 
 Long operations span several units of work on purpose: the execution record is committed before n8n
-is called, so a crash never loses track of a run that n8n started, and an idempotency key is claimed
-by the database (unique per tenant) before any run begins.
+is called, so a crash never loses track of a run that n8n started (the run carries the record's id
+into n8n, see `recovery`), and an idempotency key is claimed by the database (unique per tenant)
+before any run begins. The run itself goes through `runner` (one request to n8n).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sqlalchemy import select
@@ -18,14 +19,16 @@ from sqlalchemy.exc import IntegrityError
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Conflict, Invalid, NotFound, Unavailable, UpstreamError
+from spreaders.errors import Conflict, Invalid, SpreadersError, Unavailable, UpstreamError
 from spreaders.monitor import service as monitor
-from spreaders.monitor.metrics import note_finished
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
+from spreaders.orchestrator import records, recovery, runner, targets
 from spreaders.orchestrator.entry import build_deployable, new_entry_path
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
+from spreaders.orchestrator.runner import PROGRESS_EVERY_S, RunProgress
+from spreaders.orchestrator.targets import RunTarget
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.schemas import InstanceConnection
@@ -34,10 +37,8 @@ from spreaders.vault import n8n_sync
 
 POLL_FIRST_S = 0.003
 POLL_MAX_S = 0.25
-PROGRESS_EVERY_S = 5.0
-
-# Called with (progress, total, message) while a run is awaited; MCP turns it into progress notifications.
-RunProgress = Callable[[float, float | None, str], Awaitable[None]]
+# How often a waiter searches n8n for a run whose starter never recorded its n8n id.
+SEARCH_EVERY_S = 2.0
 
 
 def client_for(ctx: AppContext, conn: InstanceConnection) -> N8nClient:
@@ -66,7 +67,8 @@ async def deploy(
         if needed
         else {}
     )
-    ref_ids = {cred_type: ref.id for cred_type, ref in refs.items()}
+    # Every type the nodes need, None while the tenant has not connected an account offering it.
+    ref_ids: dict[str, str | None] = {t: refs[t].id if t in refs else None for t in sorted(needed)}
     workflow = n8n_sync.bind(workflow, refs)
     if existing is not None and existing.active and not replace:
         if existing.credential_refs == ref_ids:
@@ -105,7 +107,7 @@ async def _rebind(
     workflow: dict[str, Any],
     *,
     name: str,
-    ref_ids: dict[str, str],
+    ref_ids: dict[str, str | None],
 ) -> Deployment:
     """Update a live deployment in place when the credentials it should use changed (new connection)."""
     await client.update_workflow(
@@ -139,6 +141,9 @@ async def _claim(
         idempotency_key=idempotency_key,
         status="new",
         input=parameters,
+        output={},
+        error="",
+        error_node="",
     )
     try:
         async with ctx.unit_of_work() as session:
@@ -168,6 +173,33 @@ async def _earlier_run(
     return earlier
 
 
+async def _recorded_deployment(ctx: AppContext, *, tenant_id: str, template_id: str) -> Deployment | None:
+    """The template's active deployment, if any; else fail fast (before starting n8n) on an unknown id."""
+    async with ctx.sessionmaker() as session:
+        query = select(Deployment).where(
+            Deployment.tenant_id == tenant_id, Deployment.template_id == template_id, Deployment.active
+        )
+        found = (await session.execute(query.limit(1))).scalar_one_or_none()
+        if found is None:
+            await registry.get_template(session, tenant_id=tenant_id, template_id=template_id)
+        return found
+
+
+async def _resolve_target(
+    ctx: AppContext, *, tenant_id: str, template_id: str, progress: ProgressFn | None
+) -> RunTarget:
+    """Find (or make) the template's deployment in the tenant's running n8n, and remember it."""
+    deployment = await _recorded_deployment(ctx, tenant_id=tenant_id, template_id=template_id)
+    conn = await provisioning.ensure_running(ctx, tenant_id=tenant_id, progress=progress)
+    # A template that needs credentials goes through deploy on every run: it rebinds the live workflow
+    # when the tenant connected or replaced an account since.
+    if deployment is None or deployment.instance_id != conn.instance_id or deployment.credential_refs:
+        deployment = await deploy(ctx, tenant_id=tenant_id, template_id=template_id, conn=conn)
+    target = RunTarget(deployment, conn)
+    targets.remember(ctx, tenant_id=tenant_id, template_id=template_id, target=target)
+    return target
+
+
 async def execute(
     ctx: AppContext,
     *,
@@ -181,22 +213,28 @@ async def execute(
     provisioning_progress: ProgressFn | None = None,
     run_progress: RunProgress | None = None,
 ) -> ExecutionRead:
-    """Start a template in the tenant's n8n and (by default) wait for it to finish."""
+    """Start a template in the tenant's n8n and (by default) wait for it to finish.
+
+    Two commits per run: the record before n8n is called (so a crash never loses a run n8n may have
+    started) and the outcome after; a run that outlasts `runner.ID_RECORD_AFTER_S` also records its
+    n8n id while it runs.
+    """
     parameters = parameters or {}
     if timeout_s <= 0 or timeout_s > 3600:
         raise Invalid("timeout_s must be between 0 and 3600 seconds.")
+    started = time.monotonic()
     if idempotency_key is not None:
         earlier = await _earlier_run(
             ctx, principal=principal, template_id=template_id, parameters=parameters, key=idempotency_key
         )
         if earlier is not None:
             return await _finish(ctx, principal, earlier.id, wait, timeout_s, run_progress)
-    async with ctx.sessionmaker() as session:  # fail fast on an unknown id, before starting n8n
-        await registry.get_template(session, tenant_id=principal.tenant_id, template_id=template_id)
-    conn = await provisioning.ensure_running(
-        ctx, tenant_id=principal.tenant_id, progress=provisioning_progress
-    )
-    deployment = await deploy(ctx, tenant_id=principal.tenant_id, template_id=template_id, conn=conn)
+    tenant_id = principal.tenant_id
+    target = targets.recalled(ctx, tenant_id=tenant_id, template_id=template_id)
+    if target is None:
+        target = await _resolve_target(
+            ctx, tenant_id=tenant_id, template_id=template_id, progress=provisioning_progress
+        )
     row, is_new = await _claim(
         ctx,
         principal=principal,
@@ -204,46 +242,38 @@ async def execute(
         parameters=parameters,
         campaign_id=campaign_id,
         idempotency_key=idempotency_key,
-        deployment=deployment,
+        deployment=target.deployment,
     )
-    if is_new:
-        await _start(ctx, conn, deployment, row.id, parameters)
-    return await _finish(ctx, principal, row.id, wait, timeout_s, run_progress)
+    if not is_new:
+        return await _finish(ctx, principal, row.id, wait, timeout_s, run_progress)
+    conn = target.conn
 
+    async def redeploy(lost: Deployment) -> Deployment:
+        fresh = await deploy(ctx, tenant_id=tenant_id, template_id=template_id, conn=conn, replace=True)
+        targets.remember(ctx, tenant_id=tenant_id, template_id=template_id, target=RunTarget(fresh, conn))
+        return fresh
 
-async def _call_entry(
-    ctx: AppContext, conn: InstanceConnection, deployment: Deployment, parameters: dict[str, Any]
-) -> tuple[Deployment, dict[str, Any]]:
-    """Start the run; if n8n lost the workflow (deleted or deactivated there), deploy again once."""
-    client = client_for(ctx, conn)
     try:
-        return deployment, await client.call_webhook(deployment.entry_path, parameters)
-    except NotFound:
-        fresh = await deploy(
-            ctx, tenant_id=deployment.tenant_id, template_id=deployment.template_id, conn=conn, replace=True
+        report = await runner.run(
+            ctx,
+            client_for(ctx, conn),
+            deployment=target.deployment,
+            row=row,
+            parameters=parameters,
+            wait=wait,
+            timeout_s=timeout_s,
+            run_progress=run_progress,
+            redeploy=redeploy,
         )
-        return fresh, await client.call_webhook(fresh.entry_path, parameters)
-
-
-async def _start(
-    ctx: AppContext,
-    conn: InstanceConnection,
-    deployment: Deployment,
-    execution_id: str,
-    parameters: dict[str, Any],
-) -> None:
-    try:
-        deployment, answer = await _call_entry(ctx, conn, deployment, parameters)
-    except (UpstreamError, NotFound) as exc:
-        async with ctx.unit_of_work() as session:
-            row = await session.get_one(WorkflowExecution, execution_id)
-            row.status, row.error, row.finished_at = "error", exc.message, utcnow()
+    except SpreadersError:
+        targets.forget(ctx, tenant_id=tenant_id, template_id=template_id)
         raise
-    async with ctx.unit_of_work() as session:
-        row = await session.get_one(WorkflowExecution, execution_id)
-        row.deployment_id, row.n8n_workflow_id = deployment.id, deployment.n8n_workflow_id
-        row.n8n_execution_id = str(answer.get("executionId", "")) or None
-        row.status, row.started_at = "running", utcnow()
+    if not report.follow:
+        return report.execution
+    remaining = max(timeout_s - (time.monotonic() - started), 0.001)
+    return await wait_for(
+        ctx, principal=principal, execution_id=row.id, timeout_s=remaining, run_progress=run_progress
+    )
 
 
 async def _finish(
@@ -271,41 +301,7 @@ async def sync(ctx: AppContext, *, principal: Principal, execution_id: str) -> E
         return monitor.to_read(row)
     conn = await provisioning.connect(ctx, tenant_id=principal.tenant_id)
     n8n_execution = await client_for(ctx, conn).get_execution(row.n8n_execution_id)
-    return await _record_state(ctx, execution_id, n8n_execution)
-
-
-async def _record_state(ctx: AppContext, execution_id: str, n8n_execution: dict[str, Any]) -> ExecutionRead:
-    """Store n8n's view of the run; count it in the template's usage once, when it finishes.
-
-    The write is guarded by the status read (another poller, or the monitor marking the run crashed,
-    may have written in between): of two writers that saw the same status, only one wins.
-    """
-    async with ctx.unit_of_work() as session:
-        row = await session.get_one(WorkflowExecution, execution_id)
-        seen = row.status
-        if seen in FINISHED_STATUSES:
-            return monitor.to_read(row)
-        session.expunge(row)
-        monitor.apply_n8n_state(row, n8n_execution)
-        values = {name: getattr(row, name) for name in _STATE_COLUMNS}
-        if not await monitor.set_if_status(session, execution_id=execution_id, expected=seen, values=values):
-            return monitor.to_read(
-                await session.get_one(WorkflowExecution, execution_id, populate_existing=True)
-            )
-        read = monitor.to_read(row)
-        if row.status in FINISHED_STATUSES:
-            duration_s = read.duration_ms / 1000 if read.duration_ms is not None else None
-            note_finished(session, status=row.status, duration_s=duration_s)
-            await registry.record_run(
-                session,
-                tenant_id=row.tenant_id,
-                template_id=row.template_id,
-                succeeded=row.status == "success",
-            )
-        return read
-
-
-_STATE_COLUMNS = ("status", "started_at", "finished_at", "output", "error", "error_node")
+    return await records.write_state(ctx, execution_id, n8n_execution)
 
 
 async def get_status_stored(ctx: AppContext, *, principal: Principal, execution_id: str) -> ExecutionRead:
@@ -328,6 +324,43 @@ async def get_status(ctx: AppContext, *, principal: Principal, execution_id: str
     return await sync(ctx, principal=principal, execution_id=execution_id)
 
 
+async def recover_n8n_id(ctx: AppContext, conn: InstanceConnection, row: WorkflowExecution) -> str | None:
+    """Find in n8n the execution a run without a recorded n8n id started, and record its id."""
+    client = client_for(ctx, conn)
+    found = await recovery.find_execution(client, workflow_id=row.n8n_workflow_id, run_id=row.id)
+    if found is None:
+        return None
+    n8n_id = str(found["id"])
+    async with ctx.unit_of_work() as session:
+        await monitor.attach_n8n_id(session, execution_id=row.id, n8n_execution_id=n8n_id)
+    return n8n_id
+
+
+async def _n8n_id_of(
+    ctx: AppContext, principal: Principal, row: WorkflowExecution, deadline: float
+) -> WorkflowExecution:
+    """Wait until the run has an n8n id or has finished (its starter records both); else look it up.
+
+    The starter records the id within `runner.ID_RECORD_AFTER_S` while it is alive; a run still
+    without one after that had its starter die, so n8n is searched for it (see `recovery`).
+    """
+    delay, searched_at = POLL_FIRST_S, 0.0
+    while row.n8n_execution_id is None and row.status not in FINISHED_STATUSES:
+        now = time.monotonic()
+        if now >= deadline:
+            return row
+        age_s = (utcnow() - row.created_at).total_seconds()
+        if age_s > runner.ID_RECORD_AFTER_S + 1.0 and now - searched_at >= SEARCH_EVERY_S:
+            searched_at = now
+            with contextlib.suppress(Unavailable):
+                await recover_n8n_id(ctx, await provisioning.connect(ctx, tenant_id=principal.tenant_id), row)
+        await asyncio.sleep(delay)
+        delay = min(delay * 1.5, POLL_MAX_S)
+        async with ctx.sessionmaker() as session:
+            row = await monitor.get_execution_row(session, tenant_id=principal.tenant_id, execution_id=row.id)
+    return row
+
+
 async def wait_for(
     ctx: AppContext,
     *,
@@ -338,15 +371,16 @@ async def wait_for(
 ) -> ExecutionRead:
     """Poll n8n until the execution finishes or the timeout passes (then it is returned as it stands).
 
-    Polls ask n8n for the status only (no run data, no database write) and start a few milliseconds
-    apart, backing off to a quarter second: most marketing workflows finish in well under a second,
-    and the caller should learn it within milliseconds, not a fixed poll period.
+    The path for runs the caller did not start itself (a start-only run, a retried idempotency key,
+    a resumed chain). Polls ask n8n for the status only (no run data, no database write) and start a
+    few milliseconds apart, backing off to a quarter second.
     """
     started = time.monotonic()
     async with ctx.sessionmaker() as session:
         row = await monitor.get_execution_row(
             session, tenant_id=principal.tenant_id, execution_id=execution_id
         )
+    row = await _n8n_id_of(ctx, principal, row, started + timeout_s)
     if row.status in FINISHED_STATUSES or row.n8n_execution_id is None:
         return monitor.to_read(row)
     client = client_for(ctx, await provisioning.connect(ctx, tenant_id=principal.tenant_id))
@@ -361,9 +395,9 @@ async def wait_for(
         elapsed = time.monotonic() - started
         if status in FINISHED_STATUSES:
             full = await client.get_execution(row.n8n_execution_id, include_data=True)
-            return await _record_state(ctx, execution_id, full)
+            return await records.write_state(ctx, execution_id, full)
         if elapsed >= timeout_s:
-            return await _record_state(ctx, execution_id, brief)
+            return await records.write_state(ctx, execution_id, brief)
         if run_progress is not None and (status != reported or elapsed - reported_at >= PROGRESS_EVERY_S):
             await run_progress(elapsed, timeout_s, f"execution {execution_id} is {status}")
             reported, reported_at = status, elapsed
