@@ -30,7 +30,7 @@ from spreaders.provisioning.schemas import InstanceConnection
 CLAIM_ATTEMPTS = 5
 
 
-async def _seats_used(session: AsyncSession, pool_id: str) -> int:
+async def seats_used(session: AsyncSession, pool_id: str) -> int:
     query = select(func.count()).where(N8nInstance.kind == SEAT, N8nInstance.pool_id == pool_id)
     return int(await session.scalar(query) or 0)
 
@@ -96,7 +96,7 @@ async def _instance_with_room(ctx: AppContext) -> tuple[N8nInstance, int]:
         for row in await session.scalars(
             select(N8nInstance).where(N8nInstance.kind == SHARED).order_by(N8nInstance.created_at)
         ):
-            room = row.capacity - await _seats_used(session, row.id)
+            room = row.capacity - await seats_used(session, row.id)
             if room > 0:
                 return row, room
     row = await _create_shared(ctx)
