@@ -39,12 +39,6 @@ async def _owner_logged_in(session: httpx.AsyncClient, *, email: str, password: 
         check(setup, "owner set-up")
 
 
-async def bootstrap_owner(*, base_url: str, email: str, password: str, timeout_s: float) -> None:
-    """Create the owner of a shared instance; no key: the platform acts there only as its members."""
-    async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s) as session:
-        await _owner_logged_in(session, email=email, password=password)
-
-
 async def bootstrap_owner_and_key(*, base_url: str, email: str, password: str, timeout_s: float) -> str:
     """Create the owner (or log in if one exists) and mint an API key with every scope; return the key."""
     # A client of its own: the owner's session cookie must not leak into the shared client.

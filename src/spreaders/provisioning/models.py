@@ -47,8 +47,8 @@ class N8nInstance(TimestampMixin, Base):
     data_dir: Mapped[str] = mapped_column(String(1000), default="")
     pid: Mapped[int | None]
     owner_email: Mapped[str] = mapped_column(String(320), default="")
-    # Sealed JSON: {api_key, owner_password, encryption_key} (dedicated), {owner_password,
-    # encryption_key} (shared), {api_key, password} (seat). See vault.cipher.
+    # Sealed JSON (see vault.cipher): {api_key, owner_password, encryption_key} (dedicated); the same
+    # for a shared process, whose owner key only invites members; {api_key, password} (seat).
     secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
     bootstrapped_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(2000), default="")

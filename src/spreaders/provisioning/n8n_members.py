@@ -1,7 +1,7 @@
 """Member users of a shared n8n, made headless by its owner: invite, accept, mint a scoped API key.
 
-Measured on n8n 1.123.81 community edition (docs/provisioning.md): with no SMTP configured,
-`POST /rest/invitations` answers each invitee's id at once (no mail is needed) and the invitee's
+Measured on n8n 1.123.81 community edition (docs/provisioning.md): with no SMTP configured, an
+invitation answers each invitee's id and accept link at once (no mail is needed) and the invitee's
 `POST /rest/invitations/{id}/accept` sets its password and logs it in. A member sees only its own
 personal project through the public API. Its key asks only for the scopes the platform uses, but
 n8n CE does not enforce API-key scopes (a licensed feature): the key acts with the member role, which
@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
@@ -36,17 +38,7 @@ MEMBER_KEY_SCOPES = (
     "credential:create",
     "credential:delete",
 )
-# n8n rate-limits invitations per client; one request invites a whole batch.
-MAX_BATCH = 20
-
-
-@dataclass
-class OwnerLogin:
-    """The shared instance's owner; `cookie` is updated when a new login was needed."""
-
-    email: str
-    password: str = field(repr=False)
-    cookie: str = field(default="", repr=False)
+MAX_BATCH = 20  # invitees per request
 
 
 @dataclass(frozen=True)
@@ -62,31 +54,20 @@ def seat_email() -> str:
     return f"seat-{secrets.token_hex(8)}@pool.spreaders.local"
 
 
-AUTH_COOKIE = "n8n-auth"
-
-
 async def _invite(
-    base_url: str, owner: OwnerLogin, emails: list[str], timeout_s: float
-) -> tuple[str, list[dict[str, object]]]:
-    """Invite `emails` as members; return the owner's user id and n8n's answer per invitee.
-
-    n8n allows five logins a minute per client address, and every platform process shares one: the
-    owner's session cookie (a JWT that outlives restarts) is kept in the sealed record and reused, and
-    a fresh login happens only when n8n no longer accepts it."""
-    invitations = [{"email": e, "role": "global:member"} for e in emails]
+    base_url: str, owner_api_key: str, emails: list[str], timeout_s: float
+) -> list[dict[str, Any]]:
+    """Invite `emails` as members through the public API (`POST /api/v1/users`, the same invitation
+    code as the UI's): unlike `/rest/invitations` (10 a minute) and `/rest/login` (5 a minute) per
+    client address, which every platform process shares, it is not rate-limited."""
     async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s) as session:
-        if owner.cookie:
-            session.cookies.set(AUTH_COOKIE, owner.cookie)
-            me = await session.get("/rest/login")
-        if not owner.cookie or me.status_code == 401:
-            session.cookies.clear()
-            me = await session.post(
-                "/rest/login", json={"emailOrLdapLoginId": owner.email, "password": owner.password}
-            )
-        owner_id = str(check(me, "owner login")["data"]["id"])
-        owner.cookie = session.cookies.get(AUTH_COOKIE) or owner.cookie
-        invited = check(await session.post("/rest/invitations", json=invitations), "inviting members")["data"]
-    return owner_id, list(invited)
+        response = await session.post(
+            "/api/v1/users",
+            json=[{"email": e, "role": "global:member"} for e in emails],
+            headers={"X-N8N-API-KEY": owner_api_key},
+        )
+    invited: list[dict[str, Any]] = check(response, "inviting members")
+    return invited
 
 
 async def _accept_and_key(base_url: str, *, owner_id: str, user_id: str, timeout_s: float) -> tuple[str, str]:
@@ -116,19 +97,20 @@ async def _accept_and_key(base_url: str, *, owner_id: str, user_id: str, timeout
     return password, key
 
 
-async def create_members(*, base_url: str, owner: OwnerLogin, count: int, timeout_s: float) -> list[Member]:
+async def create_members(*, base_url: str, owner_api_key: str, count: int, timeout_s: float) -> list[Member]:
     """Create `count` member users (at most MAX_BATCH), each with its password and a scoped API key."""
     count = min(count, MAX_BATCH)
     if count <= 0:
         return []
     emails = [seat_email() for _ in range(count)]
-    owner_id, invited = await _invite(base_url, owner, emails, timeout_s)
+    invited = await _invite(base_url, owner_api_key, emails, timeout_s)
     members: list[Member] = []
     for entry in invited:
         if entry.get("error"):
             raise UpstreamError(f"n8n would not invite a member: {str(entry['error'])[:300]}")
         user = entry["user"]
-        assert isinstance(user, dict)
+        # The accept link names the inviter, whom the accept call must name again.
+        owner_id = parse_qs(urlsplit(str(user["inviteAcceptUrl"])).query)["inviterId"][0]
         password, key = await _accept_and_key(
             base_url, owner_id=owner_id, user_id=str(user["id"]), timeout_s=timeout_s
         )

@@ -12,8 +12,9 @@ from __future__ import annotations
 import secrets as random
 from datetime import timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
@@ -21,7 +22,7 @@ from spreaders.errors import Conflict
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.provisioning import n8n_members, process
 from spreaders.provisioning.backends import local
-from spreaders.provisioning.bootstrap_n8n import bootstrap_owner, new_owner_password
+from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import SEAT, SHARED, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection
@@ -76,10 +77,11 @@ async def _create_shared(ctx: AppContext) -> N8nInstance:
 async def ensure_shared_running(
     ctx: AppContext, row: N8nInstance, progress: ProgressFn | None = None
 ) -> None:
-    """Start (or wake, or re-adopt) a shared process and make sure its owner exists."""
+    """Start (or wake, or re-adopt) a shared process and make sure its owner and owner key exist.
+    The owner's key only ever invites members; tenants' work goes through their own keys."""
     values = await process.ensure_process(ctx, row, progress)
-    if row.bootstrapped_at is None:
-        await bootstrap_owner(
+    if "api_key" not in values:
+        values["api_key"] = await bootstrap_owner_and_key(
             base_url=row.base_url,
             email=row.owner_email,
             password=values["owner_password"],
@@ -87,7 +89,9 @@ async def ensure_shared_running(
         )
         async with ctx.unit_of_work() as session:
             fresh = await session.get_one(N8nInstance, row.id)
-            fresh.bootstrapped_at = row.bootstrapped_at = utcnow()
+            process.seal(ctx, fresh, values)
+            fresh.bootstrapped_at = utcnow()
+        row.secrets, row.bootstrapped_at = fresh.secrets, fresh.bootstrapped_at
 
 
 async def _instance_with_room(ctx: AppContext) -> tuple[N8nInstance, int]:
@@ -109,21 +113,13 @@ async def add_seats(ctx: AppContext, count: int, progress: ProgressFn | None = N
     while made < count:
         row, room = await _instance_with_room(ctx)
         await ensure_shared_running(ctx, row, progress)
-        values = process.opened(ctx, row)
-        owner = n8n_members.OwnerLogin(
-            email=row.owner_email, password=values["owner_password"], cookie=values.get("owner_cookie", "")
-        )
         members = await n8n_members.create_members(
             base_url=row.base_url,
-            owner=owner,
+            owner_api_key=process.opened(ctx, row)["api_key"],
             count=min(room, count - made),
             timeout_s=ctx.settings.n8n.request_timeout_s,
         )
         async with ctx.unit_of_work() as session:
-            if owner.cookie != values.get("owner_cookie", ""):
-                process.seal(
-                    ctx, await session.get_one(N8nInstance, row.id), {**values, "owner_cookie": owner.cookie}
-                )
             for member in members:
                 seat = N8nInstance(
                     id=new_id("n8n"),
@@ -151,11 +147,14 @@ async def replenish(ctx: AppContext, progress: ProgressFn | None = None) -> int:
 
 async def _try_claim(ctx: AppContext, tenant_id: str) -> N8nInstance | None:
     """Give the oldest unclaimed seat to the tenant; None when there is none (or a racer won it)."""
+    shared = aliased(N8nInstance)
     async with ctx.unit_of_work() as session:
+        # Seats on a running process first: one on a stopped (idle) process would need a cold start.
         seat = await session.scalar(
             select(N8nInstance)
+            .join(shared, shared.id == N8nInstance.pool_id)
             .where(N8nInstance.kind == SEAT, N8nInstance.tenant_id.is_(None))
-            .order_by(N8nInstance.created_at, N8nInstance.id)
+            .order_by(case((shared.status == "running", 0), else_=1), N8nInstance.created_at, N8nInstance.id)
             .limit(1)
         )
         if seat is None:
@@ -230,6 +229,16 @@ async def stop_idle(ctx: AppContext) -> list[str]:
         await process.stop_process(ctx, row.id)
         stopped.append(row.id)
     return stopped
+
+
+async def maintain(ctx: AppContext) -> tuple[list[str], int]:
+    """One background pass: stop idle shared processes, then refill the warm reserve. Does nothing
+    until the pool is in use (a shared process exists), so the embedded mode never starts one.
+    Returns the stopped process ids and the seats made."""
+    if not await shared_instances(ctx):
+        return [], 0
+    stopped = await stop_idle(ctx)
+    return stopped, await replenish(ctx)
 
 
 async def stop_all(ctx: AppContext) -> None:
