@@ -7,6 +7,7 @@ stops it at the end.
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -111,6 +112,20 @@ async def test_free_tenants_share_a_process_with_their_own_ids_and_keys(
     assert pro_status is not None and pro_status.kind == "dedicated"
     await pool.replenish(pooled)
     assert await pool.spare_seats(pooled) == pooled.settings.pool.warm_seats
+
+
+async def test_tenants_signing_up_at_once_each_get_their_own_seat(pooled: AppContext) -> None:
+    """More sign-ups at once than warm seats: the claims race, each tenant ends with one seat."""
+    tenants = [await _free_tenant(pooled, f"rush {i}") for i in range(4)]
+
+    conns = await asyncio.gather(*(provisioning.ensure_running(pooled, tenant_id=t) for t in tenants))
+
+    assert len({c.instance_id for c in conns}) == len({c.api_key for c in conns}) == 4
+    for tenant, conn in zip(tenants, conns, strict=True):
+        status = await provisioning.status(pooled, tenant_id=tenant)
+        assert status is not None and status.id == conn.instance_id
+        async with _api(conn) as api:
+            assert (await api.get("/workflows")).status_code == 200
 
 
 async def test_seat_secrets_are_resealed_to_the_claiming_tenant(pooled: AppContext) -> None:
@@ -233,6 +248,27 @@ async def test_shared_process_does_not_load_host_access_nodes(pooled: AppContext
     assert not marker.exists()
 
 
+async def test_a_full_shared_process_spills_into_a_new_one(pooled: AppContext) -> None:
+    async with pooled.sessionmaker() as session:
+        used = sum([await pool.seats_used(session, row.id) for row in await pool.shared_instances(pooled)])
+    capacity = pooled.settings.pool.tenants_per_instance
+
+    await pool.add_seats(pooled, capacity - used % capacity + 1)  # one more than the room left
+
+    shared = await pool.shared_instances(pooled)
+    async with pooled.sessionmaker() as session:
+        seats = [await pool.seats_used(session, row.id) for row in shared]
+    assert len(shared) >= 2 and all(n <= capacity for n in seats)
+    assert sum(seats) == used + capacity - used % capacity + 1
+    assert all([await _running_and_bootstrapped(pooled, row.id) for row in shared])
+
+
+async def _running_and_bootstrapped(app: AppContext, instance_id: str) -> bool:
+    async with app.sessionmaker() as session:
+        row = await session.get_one(N8nInstance, instance_id)
+    return row.status == "running" and row.bootstrapped_at is not None
+
+
 async def test_idle_shared_process_is_stopped_and_woken_by_its_tenant(pooled: AppContext) -> None:
     tenant = await _free_tenant(pooled, "sleeper")
     before = await provisioning.ensure_running(pooled, tenant_id=tenant)
@@ -249,7 +285,7 @@ async def test_idle_shared_process_is_stopped_and_woken_by_its_tenant(pooled: Ap
     finally:
         pooled.settings.pool = PoolSettings(tenants_per_instance=8, warm_seats=2)
 
-    assert stopped == [row.id for row in shared]
+    assert sorted(stopped) == sorted(row.id for row in shared)
     with pytest.raises(Unavailable, match="not running"):
         await provisioning.connect(pooled, tenant_id=tenant)
     after = await provisioning.ensure_running(pooled, tenant_id=tenant)
