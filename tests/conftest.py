@@ -102,7 +102,8 @@ async def e2e_principal(app: AppContext) -> AsyncIterator[Principal]:
     isolation from each other use their own campaigns and executions inside it.
     """
     async with app.unit_of_work() as db_session:
-        tenant = await accounts.create_tenant(db_session, name="e2e tenant")
+        # pro: a dedicated process, which other areas' tests stop and kill; the free pool has its own tests.
+        tenant = await accounts.create_tenant(db_session, name="e2e tenant", tier="pro")
         user = await accounts.create_user(db_session, tenant_id=tenant.id, email="e2e@example.test")
         await registry.load_starter(db_session, tenant_id=tenant.id, catalog=app.node_catalog())
     e2e = Principal(tenant_id=tenant.id, user_id=user.id)

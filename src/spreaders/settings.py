@@ -161,6 +161,19 @@ class ProvisioningSettings(BaseModel):
     backend: Literal["local", "kubernetes"] = "local"
 
 
+class PoolSettings(BaseModel):
+    """The free tier's shared n8n pool on the local backend (`SPREADERS_POOL__*`, docs/provisioning.md)."""
+
+    # Tenants (n8n member users) one shared n8n process serves.
+    tenants_per_instance: int = Field(default=8, ge=1, le=200)
+    # Member users kept created, keyed and unclaimed, so a new free tenant only claims one.
+    warm_seats: int = Field(default=2, ge=0, le=50)
+    # The V8 heap of a shared process: the sum of its tenants' needs, not the per-tenant share.
+    memory_limit_mb: int = Field(default=1536, ge=256)
+    # A shared instance none of whose tenants ran anything for this long is stopped (0: never).
+    idle_stop_minutes: float = Field(default=0.0, ge=0)
+
+
 class KubernetesSettings(BaseModel):
     """How the Kubernetes backend lays out tenants' n8n (`SPREADERS_KUBERNETES__*`, docs/kubernetes.md)."""
 
@@ -199,6 +212,7 @@ class Settings(BaseSettings):
     oauth: OAuthSettings = Field(default_factory=OAuthSettings)
     vault: VaultSettings = Field(default_factory=VaultSettings)
     provisioning: ProvisioningSettings = Field(default_factory=ProvisioningSettings)
+    pool: PoolSettings = Field(default_factory=PoolSettings)
     kubernetes: KubernetesSettings = Field(default_factory=KubernetesSettings)
     log_level: str = "WARNING"
 

@@ -17,7 +17,7 @@ from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.provisioning import service as provisioning
+from spreaders.provisioning import process as provisioning
 from spreaders.provisioning.models import N8nInstance
 from spreaders.vault import service as vault
 from spreaders.vault.models import Credential
@@ -92,20 +92,22 @@ async def bulk_credentials(app: AppContext, principal: Principal, count: int) ->
     return [row["id"] for row in rows]
 
 
-async def sealed_instance(app: AppContext, principal: Principal, values: dict[str, str]) -> str:
-    """An n8n instance row whose secrets are sealed by the provisioning domain's own code."""
+async def sealed_instance(app: AppContext, principal: Principal | None, values: dict[str, str]) -> str:
+    """An n8n instance row whose secrets are sealed by the provisioning domain's own code; without a
+    principal, a platform-owned row (a shared process of the free pool)."""
     async with app.unit_of_work() as session:
-        instance = N8nInstance(id=new_id("n8n"), tenant_id=principal.tenant_id, version="test")
+        tenant_id, kind = (principal.tenant_id, "dedicated") if principal else (None, "shared")
+        instance = N8nInstance(id=new_id("n8n"), tenant_id=tenant_id, kind=kind, version="test")
         session.add(instance)
         await session.flush()
-        provisioning._seal(app, instance, values)
+        provisioning.seal(app, instance, values)
     return instance.id
 
 
 async def instance_secrets(app: AppContext, instance_id: str) -> dict[str, str]:
     async with app.sessionmaker() as session:
         instance = await session.get_one(N8nInstance, instance_id)
-        return provisioning._secrets(app, instance)
+        return provisioning.opened(app, instance)
 
 
 async def read(app: AppContext, principal: Principal, credential_id: str) -> dict[str, str]:

@@ -47,9 +47,10 @@ async def test_rotation_moves_every_sealed_column_to_a_new_version_and_values_st
     connected = {p.tenant_id: await connect(own_app, p, f"SG.{p.tenant_id}") for p in tenants}
     bulk = await bulk_credentials(own_app, tenants[0], 30)
     instances = {await sealed_instance(own_app, p, {"api_key": f"n8n-{p.tenant_id}"}): p for p in tenants}
+    shared = await sealed_instance(own_app, None, {"owner_password": "shared pool owner"})
     assert await _keys_in_use(own_app) == {
         "credentials.secret local:1": 32,
-        "n8n_instances.secrets local:1": 2,
+        "n8n_instances.secrets local:1": 3,
     }
     seen: list[tuple[int, int]] = []
 
@@ -57,13 +58,14 @@ async def test_rotation_moves_every_sealed_column_to_a_new_version_and_values_st
         own_app.engine, own_app.cipher, batch_size=7, progress=lambda d, t: seen.append((d, t))
     )
 
-    assert (report.target_key, report.added_version, report.rewrapped) == ("local:2", True, 34)
+    assert (report.target_key, report.added_version, report.rewrapped) == ("local:2", True, 35)
     assert (report.remaining, report.failed, report.retired) == (0, [], ["local:1"])
-    assert seen[0] == (0, 34) and seen[-1] == (34, 34)
+    assert seen[0] == (0, 35) and seen[-1] == (35, 35)
     assert await _keys_in_use(own_app) == {
         "credentials.secret local:2": 32,
-        "n8n_instances.secrets local:2": 2,
+        "n8n_instances.secrets local:2": 3,
     }
+    assert await instance_secrets(own_app, shared) == {"owner_password": "shared pool owner"}
     for principal in tenants:
         assert await read(own_app, principal, connected[principal.tenant_id]) == {
             "apiKey": f"SG.{principal.tenant_id}"

@@ -40,6 +40,7 @@ from spreaders.monitor.schemas import FINISHED_STATUSES, MonitorPassReport
 from spreaders.monitor.service import ActiveExecution
 from spreaders.orchestrator import service as orchestrator
 from spreaders.orchestrator.n8n_client import N8nClient
+from spreaders.provisioning import pool
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.schemas import InstanceRead
@@ -363,6 +364,7 @@ async def run_monitor(
     state = MonitorState()
     resumer: asyncio.Task[object] | None = None
     refresher: asyncio.Task[None] | None = None
+    pool_keeper: asyncio.Task[None] | None = None
     while not stop.is_set():
         # Chains whose process died are finished in the background, one resume round at a time.
         if config.resume_chains and (resumer is None or resumer.done()):
@@ -372,6 +374,9 @@ async def run_monitor(
         # OAuth tokens about to expire are refreshed and pushed to n8n in the background too.
         if refresher is None or refresher.done():
             refresher = asyncio.create_task(n8n_sync.keep_in_step(ctx))
+        # The free tier's shared pool: idle processes stopped, warm seats refilled.
+        if pool_keeper is None or pool_keeper.done():
+            pool_keeper = asyncio.create_task(_keep_pool(ctx))
         result = "ok"
         try:
             report = await monitor_pass(ctx, config=config, metrics=metrics, state=state)
@@ -385,11 +390,21 @@ async def run_monitor(
             metrics.monitor_last_pass.set(time.time())
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=config.interval_s)
-    for task in (resumer, refresher):
+    for task in (resumer, refresher, pool_keeper):
         if task is not None and not task.done():
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+async def _keep_pool(ctx: AppContext) -> None:
+    try:
+        stopped, made = await pool.maintain(ctx)
+    except Exception:  # the outermost wrapper of a job: log it, the next round tries again
+        logger.exception("keeping the shared pool failed")
+        return
+    if stopped or made:
+        logger.info("shared pool: stopped %s, made %d warm seats", stopped, made)
 
 
 async def stop_monitor(task: asyncio.Task[None], *, grace_s: float = 10.0) -> None:

@@ -1,19 +1,43 @@
-"""n8n instances the platform runs for tenants; their secrets are kept sealed."""
+"""n8n instances the platform runs for tenants; their secrets are kept sealed.
+
+One table, three kinds of row (`kind`):
+- `dedicated`: a tenant's own n8n process (pro, enterprise, the embedded local tenant);
+- `shared`: a pooled n8n process serving several free tenants; it belongs to no tenant (`tenant_id` NULL);
+- `seat`: one free tenant's membership of a shared process: its own n8n member user and API key.
+  `pool_id` names the shared row; `tenant_id` is NULL while the seat waits in the warm pool.
+
+Seats are rows of this table (not of a side table) because deployments, n8n credential links and
+executions reference `n8n_instances.id` as "the tenant's instance", and the orchestrator finds a
+deployment by instance id alone: a per-tenant id keeps that true on a shared process.
+"""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import LargeBinary, String
+from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spreaders.db.base import Base, TenantMixin, TimestampMixin
+from spreaders.db.base import Base, TimestampMixin
+
+DEDICATED, SHARED, SEAT = "dedicated", "shared", "seat"
 
 
-class N8nInstance(TenantMixin, TimestampMixin, Base):
+class N8nInstance(TimestampMixin, Base):
     __tablename__ = "n8n_instances"
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # NULL for shared processes and unclaimed seats; every tenant query filters on it, so they never match.
+    tenant_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("tenants.id", ondelete="CASCADE"), index=True
+    )
+    kind: Mapped[str] = mapped_column(String(20), default=DEDICATED)
+    pool_id: Mapped[str | None] = mapped_column(
+        String(40), ForeignKey("n8n_instances.id", ondelete="CASCADE"), index=True
+    )
+    capacity: Mapped[int] = mapped_column(default=1)  # seats a shared process serves
+    n8n_user_id: Mapped[str] = mapped_column(String(64), default="")  # a seat's member user in n8n
+    claimed_at: Mapped[datetime | None]
     backend: Mapped[str] = mapped_column(String(20), default="local")
     status: Mapped[str] = mapped_column(String(20), default="new")
     version: Mapped[str] = mapped_column(String(40))
@@ -23,7 +47,8 @@ class N8nInstance(TenantMixin, TimestampMixin, Base):
     data_dir: Mapped[str] = mapped_column(String(1000), default="")
     pid: Mapped[int | None]
     owner_email: Mapped[str] = mapped_column(String(320), default="")
-    # Sealed JSON {api_key, owner_password, encryption_key}: see vault.cipher.
+    # Sealed JSON (see vault.cipher): {api_key, owner_password, encryption_key} (dedicated); the same
+    # for a shared process, whose owner key only invites members; {api_key, password} (seat).
     secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
     bootstrapped_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(2000), default="")

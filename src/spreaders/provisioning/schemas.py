@@ -17,6 +17,7 @@ class InstanceConnection:
 
 class InstanceRead(BaseModel):
     id: str
+    kind: str  # dedicated | seat (a member of a shared process: pid, port and folder are the shared ones)
     backend: str
     status: str
     version: str

@@ -1,45 +1,32 @@
-"""Provision, start, stop and describe a tenant's n8n instance (local backend).
+"""Give each tenant its n8n, by tier: a dedicated local process (pro, enterprise, the embedded local
+tenant) or a seat on a shared process of the free pool (provisioning/pool.py).
 
-Provisioning is long (an npm install, a process start), so each step commits its own unit of work:
-a crash between steps leaves a record the next call picks up (pid re-adopted, bootstrap resumed)
-instead of an orphaned process or a half-written row.
+Either way callers get the same `InstanceConnection`: a base URL and the tenant's own API key, so the
+orchestrator, the vault sync and the monitor need not know which kind they talk to.
 """
 
 from __future__ import annotations
 
-import json
 import secrets
-import time
-from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Unavailable
-from spreaders.provisioning import installer
+from spreaders.errors import NotFound, Unavailable
+from spreaders.provisioning import pool, process
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
 from spreaders.provisioning.installer import ProgressFn
-from spreaders.provisioning.models import N8nInstance
+from spreaders.provisioning.models import DEDICATED, SEAT, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
-from spreaders.vault.sealed import row_aad
+from spreaders.provisioning.tiers import get_tier
 
 
-def _aad(instance: N8nInstance) -> str:
-    return row_aad(instance.tenant_id, N8nInstance.__tablename__, instance.id)
-
-
-def _secrets(ctx: AppContext, instance: N8nInstance) -> dict[str, str]:
-    if instance.secrets is None:
-        return {}
-    loaded: dict[str, str] = json.loads(ctx.cipher.open(instance.secrets, aad=_aad(instance)))
-    return loaded
-
-
-def _seal(ctx: AppContext, instance: N8nInstance, values: dict[str, str]) -> None:
-    instance.secrets = ctx.cipher.seal(json.dumps(values).encode(), aad=_aad(instance))
+def _not_running() -> Unavailable:
+    return Unavailable("This workspace's n8n is not running.", hint="Start it with `spreaders n8n start`.")
 
 
 async def _find(session: AsyncSession, tenant_id: str) -> N8nInstance | None:
@@ -47,29 +34,46 @@ async def _find(session: AsyncSession, tenant_id: str) -> N8nInstance | None:
     return (await session.execute(query.order_by(N8nInstance.created_at).limit(1))).scalar_one_or_none()
 
 
-def _read(instance: N8nInstance) -> InstanceRead:
-    running = local.pid_alive(instance.pid)
+async def _process_row(session: AsyncSession, instance: N8nInstance) -> N8nInstance:
+    """The row of the process serving `instance`: itself, or the shared process of a seat."""
+    if instance.kind == SEAT and instance.pool_id is not None:
+        return await session.get_one(N8nInstance, instance.pool_id)
+    return instance
+
+
+def _read(instance: N8nInstance, proc: N8nInstance) -> InstanceRead:
+    running = local.pid_alive(proc.pid)
     return InstanceRead(
         id=instance.id,
+        kind=instance.kind,
         backend=instance.backend,
-        status=instance.status if running or instance.status in ("new", "stopped") else "dead",
-        version=instance.version,
-        base_url=instance.base_url,
-        pid=instance.pid if running else None,
+        status=proc.status if running or proc.status in ("new", "stopped") else "dead",
+        version=proc.version,
+        base_url=proc.base_url,
+        pid=proc.pid if running else None,
         running=running,
         bootstrapped=instance.bootstrapped_at is not None,
-        data_dir=instance.data_dir,
+        data_dir=proc.data_dir,
         created_at=instance.created_at,
-        last_error=instance.last_error,
+        last_error=proc.last_error,
     )
 
 
-async def _create(ctx: AppContext, tenant_id: str) -> N8nInstance:
+async def _wants_dedicated(session: AsyncSession, tenant_id: str) -> bool:
+    tenant = await session.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound(f"There is no tenant {tenant_id!r}.", hint="Create the tenant first.")
+    # The embedded mode's tenant is the only one on its machine: sharing would save nothing.
+    return tenant.is_local or get_tier(tenant.tier).dedicated
+
+
+async def _create_dedicated(ctx: AppContext, tenant_id: str) -> N8nInstance:
     settings = ctx.settings.n8n
     async with ctx.unit_of_work() as session:
         instance = N8nInstance(
             id=new_id("n8n"),
             tenant_id=tenant_id,
+            kind=DEDICATED,
             backend="local",
             status="new",
             version=settings.version,
@@ -81,56 +85,33 @@ async def _create(ctx: AppContext, tenant_id: str) -> N8nInstance:
         instance.data_dir = str(ctx.settings.data_dir / "n8n" / instance.id)
         session.add(instance)
         await session.flush()
-        _seal(
+        process.seal(
             ctx, instance, {"encryption_key": secrets.token_hex(32), "owner_password": new_owner_password()}
         )
     return instance
 
 
-def _spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str) -> local.ProcessSpec:
-    return local.ProcessSpec(
-        binary=binary,
-        data_dir=Path(instance.data_dir),
-        host=instance.host,
-        port=instance.port,
-        broker_port=instance.broker_port,
-        encryption_key=encryption_key,
-        expression_engine=ctx.settings.n8n.expression_engine,
-        memory_limit_mb=ctx.settings.n8n.memory_limit_mb,
-    )
-
-
-# A live process that answered its REST check this recently is trusted without asking again.
-HEALTH_TTL_S = 2.0
-
-
-async def _healthy(ctx: AppContext, instance: N8nInstance) -> bool:
-    if not local.pid_alive(instance.pid):
-        return False
-    key = f"n8n-healthy:{instance.id}:{instance.pid}"
-    if ctx.recently_checked.get(key, 0.0) > time.monotonic():
-        return True
-    if not await local.answers_rest(ctx.http, instance.base_url):
-        return False
-    ctx.recently_checked[key] = time.monotonic() + HEALTH_TTL_S
-    return True
-
-
 async def ensure_running(
     ctx: AppContext, *, tenant_id: str, progress: ProgressFn | None = None
 ) -> InstanceConnection:
-    """Give the tenant a running, bootstrapped n8n: install, create, start or re-adopt as needed."""
+    """Give the tenant a running, bootstrapped n8n: a seat from the warm pool for a new free tenant,
+    else its dedicated process (installed, created, started or re-adopted as needed); a stopped
+    shared process is woken."""
     say = progress or (lambda _message: None)
     async with ctx.sessionmaker() as session:
         instance = await _find(session, tenant_id)
+        dedicated = instance.kind == DEDICATED if instance else await _wants_dedicated(session, tenant_id)
+    if instance is None and not dedicated:
+        say("taking a seat in the shared n8n pool")
+        instance = await pool.claim(ctx, tenant_id, progress)
+    if instance is not None and instance.kind == SEAT:
+        conn = await pool.seat_connection(ctx, instance, start=True, progress=progress)
+        assert conn is not None
+        return conn
     if instance is None:
         say("creating an n8n instance record")
-        instance = await _create(ctx, tenant_id)
-    binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, instance.version, progress)
-    values = _secrets(ctx, instance)
-    if not await _healthy(ctx, instance):
-        await local.terminate(instance.pid)
-        await _start(ctx, instance, binary, values["encryption_key"], say)
+        instance = await _create_dedicated(ctx, tenant_id)
+    values = await process.ensure_process(ctx, instance, progress)
     if "api_key" not in values:
         say("bootstrapping n8n (owner account and API key)")
         values["api_key"] = await bootstrap_owner_and_key(
@@ -141,63 +122,46 @@ async def ensure_running(
         )
         async with ctx.unit_of_work() as session:
             row = await session.get_one(N8nInstance, instance.id)
-            _seal(ctx, row, values)
+            process.seal(ctx, row, values)
             row.bootstrapped_at = utcnow()
     return InstanceConnection(instance_id=instance.id, base_url=instance.base_url, api_key=values["api_key"])
-
-
-async def _start(
-    ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str, say: ProgressFn
-) -> None:
-    async with ctx.unit_of_work() as session:
-        row = await session.get_one(N8nInstance, instance.id)
-        if not local.port_is_free(row.host, row.port):
-            row.port = local.free_port(row.host)
-        if not local.port_is_free(row.host, row.broker_port):
-            row.broker_port = local.free_port(row.host)
-        spec = _spec(ctx, row, binary, encryption_key)
-        say(f"starting n8n {row.version} on {spec.base_url}")
-        row.pid = local.spawn(spec)
-        row.status = "starting"
-        row.last_error = ""
-        instance.pid, instance.port, instance.broker_port = row.pid, row.port, row.broker_port
-    try:
-        waited = await local.wait_until_ready(ctx.http, spec, instance.pid, ctx.settings.n8n.start_timeout_s)
-    except Unavailable as exc:
-        await local.terminate(instance.pid)
-        async with ctx.unit_of_work() as session:
-            row = await session.get_one(N8nInstance, instance.id)
-            row.status, row.pid, row.last_error = "failed", None, exc.message[:2000]
-        raise
-    say(f"n8n ready after {waited:.1f}s")
-    async with ctx.unit_of_work() as session:
-        row = await session.get_one(N8nInstance, instance.id)
-        row.status = "running"
 
 
 async def connect(ctx: AppContext, *, tenant_id: str) -> InstanceConnection:
     """Return the connection to the tenant's running instance without starting anything."""
     async with ctx.sessionmaker() as session:
         instance = await _find(session, tenant_id)
-    values = _secrets(ctx, instance) if instance else {}
-    if instance is None or "api_key" not in values or not local.pid_alive(instance.pid):
-        raise Unavailable("This workspace's n8n is not running.", hint="Start it with `spreaders n8n start`.")
+    if instance is None:
+        raise _not_running()
+    if instance.kind == SEAT:
+        conn = await pool.seat_connection(ctx, instance, start=False)
+        if conn is None:
+            raise _not_running()
+        return conn
+    values = process.opened(ctx, instance)
+    if "api_key" not in values or not local.pid_alive(instance.pid):
+        raise _not_running()
     return InstanceConnection(instance_id=instance.id, base_url=instance.base_url, api_key=values["api_key"])
 
 
 async def stop(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
-    """Stop the tenant's n8n process; its data folder and record stay for the next start."""
-    async with ctx.unit_of_work() as session:
+    """Stop the tenant's dedicated n8n process (data folder and record stay for the next start).
+    A seat's shared process serves other tenants too: it is left running (idle ones are stopped by
+    `pool.stop_idle`)."""
+    async with ctx.sessionmaker() as session:
         instance = await _find(session, tenant_id)
-        if instance is None:
-            return None
-        await local.terminate(instance.pid)
-        instance.pid, instance.status = None, "stopped"
-        await session.flush()
-        return _read(instance)
+    if instance is None:
+        return None
+    if instance.kind == DEDICATED:
+        stopped = await process.stop_process(ctx, instance.id)
+        assert stopped is not None
+        return _read(stopped, stopped)
+    return await status(ctx, tenant_id=tenant_id)
 
 
 async def status(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
     async with ctx.sessionmaker() as session:
         instance = await _find(session, tenant_id)
-    return _read(instance) if instance else None
+        if instance is None:
+            return None
+        return _read(instance, await _process_row(session, instance))

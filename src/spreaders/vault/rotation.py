@@ -43,7 +43,7 @@ ProgressFn = Callable[[int, int], None]  # (values done, values to do)
 
 @dataclass(frozen=True)
 class PendingValue:
-    tenant_id: str
+    tenant_id: str | None  # None: a platform-owned row (a shared n8n process, an unclaimed seat)
     row_id: str
     blob: bytes
     platform: str | None
@@ -156,7 +156,8 @@ async def apply_batch(
             conn,
             [
                 audit_event(
-                    tenant_id=item.value.tenant_id,
+                    # Audited columns hold connected accounts' secrets: always a tenant's.
+                    tenant_id=item.value.tenant_id or "",
                     credential_id=item.value.row_id,
                     platform=item.value.platform or "",
                     action="rotate",

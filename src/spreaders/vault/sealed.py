@@ -2,7 +2,9 @@
 
 Rotation, `spreaders vault status` and the start-up key checks walk this list, so a column missing here
 would keep its old master key forever. A table with a sealed column is tenant-owned with a string
-primary key `id`, and its values are sealed with `row_aad(tenant_id, table, id)`. To add one (for
+primary key `id`, and its values are sealed with `row_aad(tenant_id, table, id)`; a row that belongs to
+no tenant (a shared n8n process, an unclaimed seat of the free pool) has `tenant_id` NULL and is sealed
+as the platform's. To add one (for
 example OAuth tokens), append a SealedColumn to `sealed_columns()`.
 """
 
@@ -16,10 +18,12 @@ from sqlalchemy import Column, Table
 from spreaders.provisioning.models import N8nInstance
 from spreaders.vault.models import Credential
 
+PLATFORM_OWNER = "-"  # never a tenant id (those are `ten_<hex>`)
 
-def row_aad(tenant_id: str, table: str, row_id: str) -> str:
-    """Associated data that binds a sealed value to its tenant, table and row."""
-    return f"tenant:{tenant_id}|{table}:{row_id}"
+
+def row_aad(tenant_id: str | None, table: str, row_id: str) -> str:
+    """Associated data that binds a sealed value to its tenant (or the platform), table and row."""
+    return f"tenant:{tenant_id or PLATFORM_OWNER}|{table}:{row_id}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +41,7 @@ class SealedColumn:
     def column(self, name: str) -> Column[Any]:
         return self.table.c[name]
 
-    def aad(self, tenant_id: str, row_id: str) -> str:
+    def aad(self, tenant_id: str | None, row_id: str) -> str:
         return row_aad(tenant_id, self.table.name, row_id)
 
 

@@ -13,7 +13,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
@@ -56,6 +56,8 @@ class ProcessSpec:
     encryption_key: str
     expression_engine: str
     memory_limit_mb: int
+    # Settings only some instances get (a shared process's excluded nodes).
+    extra_env: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -95,6 +97,7 @@ def instance_env(spec: ProcessSpec, base: Mapping[str, str]) -> dict[str, str]:
             "NODE_OPTIONS": f"--max-old-space-size={spec.memory_limit_mb}",
         }
     )
+    env.update(spec.extra_env)
     return env
 
 

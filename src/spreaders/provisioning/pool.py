@@ -1,0 +1,247 @@
+"""The free tier's shared pool: shared n8n processes, their seats (one member user per tenant) and
+the warm reserve of unclaimed seats that makes a new free tenant usable at once.
+
+A seat is made ahead of time (member user invited, accepted, keyed: ~0.3 s on a running process) and
+sealed as the platform's; a tenant claims it with one conditional UPDATE and its secrets are re-sealed
+to the tenant. `replenish` refills the reserve (starting another shared process when every one is
+full); call it from a background loop so claims never wait for it.
+"""
+
+from __future__ import annotations
+
+import secrets as random
+from datetime import timedelta
+
+from sqlalchemy import case, func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from spreaders.bootstrap import AppContext
+from spreaders.db.base import new_id, utcnow
+from spreaders.errors import Conflict
+from spreaders.monitor.models import WorkflowExecution
+from spreaders.provisioning import n8n_members, process
+from spreaders.provisioning.backends import local
+from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
+from spreaders.provisioning.installer import ProgressFn
+from spreaders.provisioning.models import SEAT, SHARED, N8nInstance
+from spreaders.provisioning.schemas import InstanceConnection
+
+# Claims lost to concurrent claimers before giving up (each loss means someone else got a seat).
+CLAIM_ATTEMPTS = 5
+
+
+async def seats_used(session: AsyncSession, pool_id: str) -> int:
+    query = select(func.count()).where(N8nInstance.kind == SEAT, N8nInstance.pool_id == pool_id)
+    return int(await session.scalar(query) or 0)
+
+
+async def spare_seats(ctx: AppContext) -> int:
+    """Unclaimed seats on live shared processes (the warm reserve)."""
+    async with ctx.sessionmaker() as session:
+        query = select(func.count()).where(N8nInstance.kind == SEAT, N8nInstance.tenant_id.is_(None))
+        return int(await session.scalar(query) or 0)
+
+
+async def shared_instances(ctx: AppContext) -> list[N8nInstance]:
+    async with ctx.sessionmaker() as session:
+        query = select(N8nInstance).where(N8nInstance.kind == SHARED).order_by(N8nInstance.created_at)
+        return list((await session.scalars(query)).all())
+
+
+async def _create_shared(ctx: AppContext) -> N8nInstance:
+    settings = ctx.settings.n8n
+    async with ctx.unit_of_work() as session:
+        row = N8nInstance(
+            id=new_id("n8n"),
+            tenant_id=None,
+            kind=SHARED,
+            capacity=ctx.settings.pool.tenants_per_instance,
+            backend="local",
+            status="new",
+            version=settings.version,
+            host=settings.host,
+            port=local.free_port(settings.host),
+            broker_port=local.free_port(settings.host),
+            owner_email=f"owner-{random.token_hex(6)}@pool.spreaders.local",
+        )
+        row.data_dir = str(ctx.settings.data_dir / "n8n" / row.id)
+        session.add(row)
+        await session.flush()
+        process.seal(
+            ctx, row, {"encryption_key": random.token_hex(32), "owner_password": new_owner_password()}
+        )
+    return row
+
+
+async def ensure_shared_running(
+    ctx: AppContext, row: N8nInstance, progress: ProgressFn | None = None
+) -> None:
+    """Start (or wake, or re-adopt) a shared process and make sure its owner and owner key exist.
+    The owner's key only ever invites members; tenants' work goes through their own keys."""
+    values = await process.ensure_process(ctx, row, progress)
+    if "api_key" not in values:
+        values["api_key"] = await bootstrap_owner_and_key(
+            base_url=row.base_url,
+            email=row.owner_email,
+            password=values["owner_password"],
+            timeout_s=ctx.settings.n8n.request_timeout_s,
+        )
+        async with ctx.unit_of_work() as session:
+            fresh = await session.get_one(N8nInstance, row.id)
+            process.seal(ctx, fresh, values)
+            fresh.bootstrapped_at = utcnow()
+        row.secrets, row.bootstrapped_at = fresh.secrets, fresh.bootstrapped_at
+
+
+async def _instance_with_room(ctx: AppContext) -> tuple[N8nInstance, int]:
+    """A shared process with free capacity (the oldest first), or a new one; and its free seats."""
+    async with ctx.sessionmaker() as session:
+        for row in await session.scalars(
+            select(N8nInstance).where(N8nInstance.kind == SHARED).order_by(N8nInstance.created_at)
+        ):
+            room = row.capacity - await seats_used(session, row.id)
+            if room > 0:
+                return row, room
+    row = await _create_shared(ctx)
+    return row, row.capacity
+
+
+async def add_seats(ctx: AppContext, count: int, progress: ProgressFn | None = None) -> int:
+    """Create up to `count` unclaimed seats, starting shared processes as needed; return how many."""
+    made = 0
+    while made < count:
+        row, room = await _instance_with_room(ctx)
+        await ensure_shared_running(ctx, row, progress)
+        members = await n8n_members.create_members(
+            base_url=row.base_url,
+            owner_api_key=process.opened(ctx, row)["api_key"],
+            count=min(room, count - made),
+            timeout_s=ctx.settings.n8n.request_timeout_s,
+        )
+        async with ctx.unit_of_work() as session:
+            for member in members:
+                seat = N8nInstance(
+                    id=new_id("n8n"),
+                    tenant_id=None,
+                    kind=SEAT,
+                    pool_id=row.id,
+                    n8n_user_id=member.user_id,
+                    owner_email=member.email,
+                    backend=row.backend,
+                    status="ready",
+                    version=row.version,
+                    bootstrapped_at=utcnow(),
+                )
+                process.seal(ctx, seat, {"api_key": member.api_key, "password": member.password})
+                session.add(seat)
+        made += len(members)
+    return made
+
+
+async def replenish(ctx: AppContext, progress: ProgressFn | None = None) -> int:
+    """Top the warm reserve up to `SPREADERS_POOL__WARM_SEATS`; return the seats made."""
+    missing = ctx.settings.pool.warm_seats - await spare_seats(ctx)
+    return await add_seats(ctx, missing, progress) if missing > 0 else 0
+
+
+async def _try_claim(ctx: AppContext, tenant_id: str) -> N8nInstance | None:
+    """Give the oldest unclaimed seat to the tenant; None when there is none (or a racer won it)."""
+    shared = aliased(N8nInstance)
+    async with ctx.unit_of_work() as session:
+        # Seats on a running process first: one on a stopped (idle) process would need a cold start.
+        seat = await session.scalar(
+            select(N8nInstance)
+            .join(shared, shared.id == N8nInstance.pool_id)
+            .where(N8nInstance.kind == SEAT, N8nInstance.tenant_id.is_(None))
+            .order_by(case((shared.status == "running", 0), else_=1), N8nInstance.created_at, N8nInstance.id)
+            .limit(1)
+        )
+        if seat is None:
+            return None
+        # Opened as the platform's, re-sealed bound to the tenant.
+        resealed = process.sealed_for(ctx, tenant_id, seat.id, process.opened(ctx, seat))
+        # The condition makes the claim atomic: a concurrent claimer of the same seat updates nothing.
+        claimed = await session.execute(
+            update(N8nInstance)
+            .where(N8nInstance.id == seat.id, N8nInstance.tenant_id.is_(None))
+            .values(tenant_id=tenant_id, secrets=resealed, claimed_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
+        if claimed.rowcount != 1:  # type: ignore[attr-defined]
+            return None
+        seat_id = seat.id
+    async with ctx.sessionmaker() as session:
+        return await session.get_one(N8nInstance, seat_id)
+
+
+async def claim(ctx: AppContext, tenant_id: str, progress: ProgressFn | None = None) -> N8nInstance:
+    """A seat for a new free tenant: from the warm reserve, or made now when the reserve is empty."""
+    say = progress or (lambda _message: None)
+    for _ in range(CLAIM_ATTEMPTS):
+        seat = await _try_claim(ctx, tenant_id)
+        if seat is not None:
+            return seat
+        say("no warm seat in the shared pool: making one")
+        await add_seats(ctx, 1, progress)
+    raise Conflict(
+        "Could not claim a seat in the shared n8n pool: other tenants kept taking them.",
+        hint="Try again; raise SPREADERS_POOL__WARM_SEATS if many tenants sign up at once.",
+    )
+
+
+async def seat_connection(
+    ctx: AppContext, seat: N8nInstance, *, start: bool, progress: ProgressFn | None = None
+) -> InstanceConnection | None:
+    """The tenant's connection through its seat (its own key, the shared process's URL); waking the
+    process when `start`, else None when it is not running."""
+    assert seat.pool_id is not None
+    async with ctx.sessionmaker() as session:
+        shared = await session.get_one(N8nInstance, seat.pool_id)
+    if start:
+        await ensure_shared_running(ctx, shared, progress)
+    elif not local.pid_alive(shared.pid):
+        return None
+    values = process.opened(ctx, seat)
+    return InstanceConnection(instance_id=seat.id, base_url=shared.base_url, api_key=values["api_key"])
+
+
+async def stop_idle(ctx: AppContext) -> list[str]:
+    """Stop shared processes none of whose tenants started a run within `SPREADERS_POOL__IDLE_STOP_MINUTES`
+    (0: never). They wake on the next `ensure_running` of any of their tenants. Returns their ids."""
+    minutes = ctx.settings.pool.idle_stop_minutes
+    if minutes <= 0:
+        return []
+    since = utcnow() - timedelta(minutes=minutes)
+    stopped: list[str] = []
+    for row in await shared_instances(ctx):
+        if not local.pid_alive(row.pid):
+            continue
+        async with ctx.sessionmaker() as session:
+            seats = select(N8nInstance.id).where(N8nInstance.pool_id == row.id)
+            recent = await session.scalar(
+                select(func.count()).where(
+                    WorkflowExecution.instance_id.in_(seats), WorkflowExecution.created_at >= since
+                )
+            )
+        if row.created_at >= since or recent:
+            continue
+        await process.stop_process(ctx, row.id)
+        stopped.append(row.id)
+    return stopped
+
+
+async def maintain(ctx: AppContext) -> tuple[list[str], int]:
+    """One background pass: stop idle shared processes, then refill the warm reserve. Does nothing
+    until the pool is in use (a shared process exists), so the embedded mode never starts one.
+    Returns the stopped process ids and the seats made."""
+    if not await shared_instances(ctx):
+        return [], 0
+    stopped = await stop_idle(ctx)
+    return stopped, await replenish(ctx)
+
+
+async def stop_all(ctx: AppContext) -> None:
+    """Stop every shared process (their records and seats stay)."""
+    for row in await shared_instances(ctx):
+        await process.stop_process(ctx, row.id)

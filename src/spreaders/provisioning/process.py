@@ -1,0 +1,138 @@
+"""Run the local n8n process behind an instance row (dedicated or shared): seal its secrets, start it,
+re-adopt it, restart it when it died.
+
+Each step commits its own unit of work: a crash between steps leaves a record the next call picks up
+(pid re-adopted, bootstrap resumed) instead of an orphaned process or a half-written row.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+from spreaders.bootstrap import AppContext
+from spreaders.errors import Unavailable
+from spreaders.provisioning import installer
+from spreaders.provisioning.backends import local
+from spreaders.provisioning.installer import ProgressFn
+from spreaders.provisioning.models import SHARED, N8nInstance
+from spreaders.vault.sealed import row_aad
+
+# Nodes that reach the host (shell, files) would let one tenant of a shared process read the
+# process's own database and so every other tenant's data: a shared process does not load them.
+SHARED_EXCLUDED_NODES = (
+    "n8n-nodes-base.executeCommand",
+    "n8n-nodes-base.readWriteFile",
+    "n8n-nodes-base.readBinaryFile",
+    "n8n-nodes-base.readBinaryFiles",
+    "n8n-nodes-base.writeBinaryFile",
+    "n8n-nodes-base.localFileTrigger",
+)
+# A live process that answered its REST check this recently is trusted without asking again.
+HEALTH_TTL_S = 2.0
+
+
+def aad(instance: N8nInstance) -> str:
+    return row_aad(instance.tenant_id, N8nInstance.__tablename__, instance.id)
+
+
+def opened(ctx: AppContext, instance: N8nInstance) -> dict[str, str]:
+    if instance.secrets is None:
+        return {}
+    loaded: dict[str, str] = json.loads(ctx.cipher.open(instance.secrets, aad=aad(instance)))
+    return loaded
+
+
+def sealed_for(ctx: AppContext, tenant_id: str | None, instance_id: str, values: dict[str, str]) -> bytes:
+    aad = row_aad(tenant_id, N8nInstance.__tablename__, instance_id)
+    return ctx.cipher.seal(json.dumps(values).encode(), aad=aad)
+
+
+def seal(ctx: AppContext, instance: N8nInstance, values: dict[str, str]) -> None:
+    """Seal `values` into the row, bound to its current owner (tenant, or the platform when NULL)."""
+    instance.secrets = sealed_for(ctx, instance.tenant_id, instance.id, values)
+
+
+def _spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str) -> local.ProcessSpec:
+    shared = instance.kind == SHARED
+    extra = {"NODES_EXCLUDE": json.dumps(list(SHARED_EXCLUDED_NODES))} if shared else {}
+    return local.ProcessSpec(
+        binary=binary,
+        data_dir=Path(instance.data_dir),
+        host=instance.host,
+        port=instance.port,
+        broker_port=instance.broker_port,
+        encryption_key=encryption_key,
+        expression_engine=ctx.settings.n8n.expression_engine,
+        memory_limit_mb=ctx.settings.pool.memory_limit_mb if shared else ctx.settings.n8n.memory_limit_mb,
+        extra_env=extra,
+    )
+
+
+async def healthy(ctx: AppContext, instance: N8nInstance) -> bool:
+    if not local.pid_alive(instance.pid):
+        return False
+    key = f"n8n-healthy:{instance.id}:{instance.pid}"
+    if ctx.recently_checked.get(key, 0.0) > time.monotonic():
+        return True
+    if not await local.answers_rest(ctx.http, instance.base_url):
+        return False
+    ctx.recently_checked[key] = time.monotonic() + HEALTH_TTL_S
+    return True
+
+
+async def ensure_process(
+    ctx: AppContext, instance: N8nInstance, progress: ProgressFn | None
+) -> dict[str, str]:
+    """Make the row's process run (install, start or re-adopt); return its opened secrets."""
+    say = progress or (lambda _message: None)
+    values = opened(ctx, instance)
+    if await healthy(ctx, instance):
+        return values
+    binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, instance.version, progress)
+    await local.terminate(instance.pid)
+    await _start(ctx, instance, binary, values["encryption_key"], say)
+    return values
+
+
+async def _start(
+    ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str, say: ProgressFn
+) -> None:
+    async with ctx.unit_of_work() as session:
+        row = await session.get_one(N8nInstance, instance.id)
+        if not local.port_is_free(row.host, row.port):
+            row.port = local.free_port(row.host)
+        if not local.port_is_free(row.host, row.broker_port):
+            row.broker_port = local.free_port(row.host)
+        spec = _spec(ctx, row, binary, encryption_key)
+        say(f"starting n8n {row.version} on {spec.base_url}")
+        row.pid = local.spawn(spec)
+        row.status = "starting"
+        row.last_error = ""
+        instance.pid, instance.port, instance.broker_port = row.pid, row.port, row.broker_port
+    try:
+        waited = await local.wait_until_ready(ctx.http, spec, instance.pid, ctx.settings.n8n.start_timeout_s)
+    except Unavailable as exc:
+        await local.terminate(instance.pid)
+        async with ctx.unit_of_work() as session:
+            row = await session.get_one(N8nInstance, instance.id)
+            row.status, row.pid, row.last_error = "failed", None, exc.message[:2000]
+        raise
+    say(f"n8n ready after {waited:.1f}s")
+    async with ctx.unit_of_work() as session:
+        row = await session.get_one(N8nInstance, instance.id)
+        row.status = "running"
+    instance.status = "running"
+
+
+async def stop_process(ctx: AppContext, instance_id: str) -> N8nInstance | None:
+    """Stop the row's process; its data folder and record stay for the next start."""
+    async with ctx.unit_of_work() as session:
+        row = await session.get(N8nInstance, instance_id)
+        if row is None:
+            return None
+        await local.terminate(row.pid)
+        row.pid, row.status = None, "stopped"
+        await session.flush()
+        return row
