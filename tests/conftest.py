@@ -103,6 +103,9 @@ async def e2e_principal(app: AppContext) -> AsyncIterator[Principal]:
     """
     async with app.unit_of_work() as db_session:
         tenant = await accounts.create_tenant(db_session, name="e2e tenant")
+        # The whole suite's runs share this tenant: the biggest tier keeps its quotas out of the way
+        # (tests/provisioning/test_quotas.py tests them on tenants of their own).
+        tenant.tier = "enterprise"
         user = await accounts.create_user(db_session, tenant_id=tenant.id, email="e2e@example.test")
         await registry.load_starter(db_session, tenant_id=tenant.id, catalog=app.node_catalog())
     e2e = Principal(tenant_id=tenant.id, user_id=user.id)

@@ -26,6 +26,7 @@ from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
 from spreaders.orchestrator.entry import build_deployable, new_entry_path
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
+from spreaders.provisioning import quotas
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.schemas import InstanceConnection
@@ -72,6 +73,8 @@ async def deploy(
         if existing.credential_refs == ref_ids:
             return existing
         return await _rebind(ctx, client, existing, workflow, name=name, ref_ids=ref_ids)
+    if existing is None:
+        await quotas.check_deploy(ctx, tenant_id=tenant_id)
     entry_path = new_entry_path()
     created = await client.create_workflow(build_deployable(workflow, name=name, entry_path=entry_path))
     n8n_id = str(created["id"])
@@ -193,6 +196,7 @@ async def execute(
             return await _finish(ctx, principal, earlier.id, wait, timeout_s, run_progress)
     async with ctx.sessionmaker() as session:  # fail fast on an unknown id, before starting n8n
         await registry.get_template(session, tenant_id=principal.tenant_id, template_id=template_id)
+    await quotas.check_run(ctx, tenant_id=principal.tenant_id)
     conn = await provisioning.ensure_running(
         ctx, tenant_id=principal.tenant_id, progress=provisioning_progress
     )

@@ -15,15 +15,17 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Unavailable
+from spreaders.errors import Conflict, Unavailable
 from spreaders.provisioning import installer
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
+from spreaders.provisioning.tiers import get_tier
 from spreaders.vault.sealed import row_aad
 
 
@@ -47,12 +49,16 @@ async def _find(session: AsyncSession, tenant_id: str) -> N8nInstance | None:
     return (await session.execute(query.order_by(N8nInstance.created_at).limit(1))).scalar_one_or_none()
 
 
+# States in which no process is expected: not running is not "dead" there.
+RESTING = ("new", "stopped", "deprovisioned")
+
+
 def _read(instance: N8nInstance) -> InstanceRead:
     running = local.pid_alive(instance.pid)
     return InstanceRead(
         id=instance.id,
         backend=instance.backend,
-        status=instance.status if running or instance.status in ("new", "stopped") else "dead",
+        status=instance.status if running or instance.status in RESTING else "dead",
         version=instance.version,
         base_url=instance.base_url,
         pid=instance.pid if running else None,
@@ -61,12 +67,15 @@ def _read(instance: N8nInstance) -> InstanceRead:
         data_dir=instance.data_dir,
         created_at=instance.created_at,
         last_error=instance.last_error,
+        tier=instance.tier,
+        heap_mb=instance.heap_mb,
     )
 
 
 async def _create(ctx: AppContext, tenant_id: str) -> N8nInstance:
     settings = ctx.settings.n8n
     async with ctx.unit_of_work() as session:
+        tier = get_tier((await session.get_one(Tenant, tenant_id)).tier)
         instance = N8nInstance(
             id=new_id("n8n"),
             tenant_id=tenant_id,
@@ -77,6 +86,8 @@ async def _create(ctx: AppContext, tenant_id: str) -> N8nInstance:
             port=settings.port or local.free_port(settings.host),
             broker_port=local.free_port(settings.host),
             owner_email=f"owner+{tenant_id}@spreaders.local",
+            tier=tier.name,
+            heap_mb=tier.resources.node_heap_mb,
         )
         instance.data_dir = str(ctx.settings.data_dir / "n8n" / instance.id)
         session.add(instance)
@@ -96,7 +107,7 @@ def _spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: 
         broker_port=instance.broker_port,
         encryption_key=encryption_key,
         expression_engine=ctx.settings.n8n.expression_engine,
-        memory_limit_mb=ctx.settings.n8n.memory_limit_mb,
+        memory_limit_mb=instance.heap_mb or ctx.settings.n8n.memory_limit_mb,
     )
 
 
@@ -126,6 +137,11 @@ async def ensure_running(
     if instance is None:
         say("creating an n8n instance record")
         instance = await _create(ctx, tenant_id)
+    if instance.status == "deprovisioned":
+        raise Conflict(
+            "This workspace's n8n was deprovisioned (its workflows and credentials are in a backup).",
+            hint="Restore it with `spreaders instances restore` (or POST /api/v1/instances/{id}/restore).",
+        )
     binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, instance.version, progress)
     values = _secrets(ctx, instance)
     if not await _healthy(ctx, instance):
@@ -201,3 +217,9 @@ async def status(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
     async with ctx.sessionmaker() as session:
         instance = await _find(session, tenant_id)
     return _read(instance) if instance else None
+
+
+# Public names for the instance operations (provisioning.lifecycle), which work on the same rows.
+to_read = _read
+open_secrets = _secrets
+seal_secrets = _seal
