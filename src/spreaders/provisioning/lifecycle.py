@@ -139,9 +139,17 @@ async def scale(
     say(f"tier {row.tier} -> {tier.name}: heap {row.heap_mb} -> {tier.resources.node_heap_mb} MB")
     if was_running:
         say("restarting n8n with the new limits")
-        await provisioning.stop(ctx, tenant_id=tenant_id)
+        await _stop(ctx, instance_id)
         await provisioning.ensure_running(ctx, tenant_id=tenant_id, progress=say)
     return await describe(ctx, tenant_id=tenant_id, instance_id=instance_id)
+
+
+async def _stop(ctx: AppContext, instance_id: str) -> None:
+    """Stop this instance's process; its folder and record stay (a later start re-uses them)."""
+    async with ctx.unit_of_work() as session:
+        row = await session.get_one(N8nInstance, instance_id)
+        await local.terminate(row.pid)
+        row.pid, row.status = None, "stopped"
 
 
 def _backup_aad(backup: InstanceBackup) -> str:
@@ -164,7 +172,7 @@ async def deprovision(
         )
     values = provisioning.open_secrets(ctx, row)
     say("stopping n8n")
-    await provisioning.stop(ctx, tenant_id=tenant_id)
+    await _stop(ctx, instance_id)
     backup_id = new_id("bak")
     folder = ctx.settings.data_dir / "backups" / backup_id
     say(f"exporting workflows and credentials to {folder}")
@@ -268,7 +276,7 @@ async def stop_idle(ctx: AppContext, *, idle_minutes: int) -> list[str]:
     )
     async with ctx.sessionmaker() as session:
         query = (
-            select(N8nInstance.id, N8nInstance.tenant_id, N8nInstance.pid)
+            select(N8nInstance.id, N8nInstance.pid)
             .outerjoin(last_run, last_run.c.instance_id == N8nInstance.id)
             .where(
                 N8nInstance.status == "running",
@@ -278,8 +286,8 @@ async def stop_idle(ctx: AppContext, *, idle_minutes: int) -> list[str]:
         )
         idle = (await session.execute(query)).all()
     stopped = []
-    for instance_id, tenant_id, pid in idle:
+    for instance_id, pid in idle:
         if local.pid_alive(pid):
-            await provisioning.stop(ctx, tenant_id=tenant_id)
+            await _stop(ctx, instance_id)
             stopped.append(instance_id)
     return stopped
