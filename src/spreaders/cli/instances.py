@@ -56,6 +56,13 @@ def _show(status: InstanceStatus) -> None:
         )
 
 
+def _print(status: InstanceStatus, *, as_json: bool) -> None:
+    if as_json:
+        print_json(status)
+    else:
+        _show(status)
+
+
 @instances_app.command("ls")
 def list_instances(as_json: JsonOpt = False) -> None:
     """List this workspace's instances with tier, health and quota usage."""
@@ -67,9 +74,10 @@ def list_instances(as_json: JsonOpt = False) -> None:
     items = run(go, as_json=as_json)
     if as_json:
         print_json(items)
-    elif not items:
+        return
+    if not items:
         console.print("no n8n instance yet: `spreaders n8n start` creates one")
-    for item in [] if as_json else items:
+    for item in items:
         _show(item)
 
 
@@ -84,8 +92,7 @@ def show(instance_id: IdArg = None, as_json: JsonOpt = False) -> None:
                 ctx, tenant_id=tenant_id, instance_id=await _resolve(ctx, instance_id)
             )
 
-    status = run(go, as_json=as_json)
-    print_json(status) if as_json else _show(status)
+    _print(run(go, as_json=as_json), as_json=as_json)
 
 
 @instances_app.command("scale")
@@ -108,8 +115,7 @@ def scale(
                     progress=say,
                 )
 
-    status = run(go, as_json=as_json)
-    print_json(status) if as_json else _show(status)
+    _print(run(go, as_json=as_json), as_json=as_json)
 
 
 @instances_app.command("deprovision")
@@ -147,5 +153,4 @@ def restore(instance_id: IdArg = None, as_json: JsonOpt = False) -> None:
                     ctx, tenant_id=ctx.local_principal.tenant_id, instance_id=target, progress=say
                 )
 
-    status = run(go, as_json=as_json)
-    print_json(status) if as_json else _show(status)
+    _print(run(go, as_json=as_json), as_json=as_json)
