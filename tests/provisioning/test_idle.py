@@ -53,6 +53,9 @@ async def test_idle_instances_are_stopped_and_busy_ones_keep_running(
         async with app.sessionmaker() as session:
             assert (await session.get_one(N8nInstance, idle.instance_id)).status == "stopped"
             assert (await session.get_one(N8nInstance, busy.instance_id)).status == "running"
-    finally:
-        await local.terminate(busy_pid)
-        await local.terminate(idle_pid)
+    finally:  # leave no "running" record of a dead process for the monitor tests to find
+        for deployment, pid in ((busy, busy_pid), (idle, idle_pid)):
+            await local.terminate(pid)
+            async with app.unit_of_work() as session:
+                row = await session.get_one(N8nInstance, deployment.instance_id)
+                row.pid, row.status = None, "stopped"
