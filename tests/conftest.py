@@ -102,8 +102,9 @@ async def e2e_principal(app: AppContext) -> AsyncIterator[Principal]:
     isolation from each other use their own campaigns and executions inside it.
     """
     async with app.unit_of_work() as db_session:
-        # pro: a dedicated process, which other areas' tests stop and kill; the free pool has its own tests.
-        tenant = await accounts.create_tenant(db_session, name="e2e tenant", tier="pro")
+        # enterprise: a dedicated process (which other areas' tests stop and kill), and the biggest
+        # tier's quotas stay out of the way of the suite's runs (quotas and the pool have own tests).
+        tenant = await accounts.create_tenant(db_session, name="e2e tenant", tier="enterprise")
         user = await accounts.create_user(db_session, tenant_id=tenant.id, email="e2e@example.test")
         await registry.load_starter(db_session, tenant_id=tenant.id, catalog=app.node_catalog())
     e2e = Principal(tenant_id=tenant.id, user_id=user.id)

@@ -26,6 +26,7 @@ class N8nSettings(BaseModel):
     expression_engine: Literal["legacy", "vm"] = "legacy"
     start_timeout_s: float = 90.0
     request_timeout_s: float = 15.0
+    # V8 heap of instances recorded before tiers sized them; new instances take theirs from the tier.
     memory_limit_mb: int = 1024
 
 
@@ -159,6 +160,8 @@ class ProvisioningSettings(BaseModel):
     """Where tenants' n8n instances run (`SPREADERS_PROVISIONING__*`)."""
 
     backend: Literal["local", "kubernetes"] = "local"
+    # Stop a local instance after this many minutes without a run (the next run wakes it); 0: never.
+    idle_stop_minutes: int = Field(default=0, ge=0)
 
 
 class PoolSettings(BaseModel):

@@ -144,3 +144,20 @@ def test_registry_show_select_and_rate_work_with_json(settings: Settings, tmp_pa
     assert json.loads(rated.stdout)["rating"] == 5
     assert missing.returncode == 1
     assert "wft_does_not_exist" in missing.stderr
+
+
+def test_instances_commands_answer_json_and_name_unknown_ids_with_a_hint(settings: Settings) -> None:
+    listed = spreaders(settings, "instances", "ls", "--json")
+    assert listed.returncode == 0, listed.stderr
+    for item in json.loads(listed.stdout):
+        assert {"instance", "resources", "healthy", "quota", "backups"} <= set(item)
+
+    unknown = spreaders(settings, "instances", "show", "n8n_nope", "--json")
+    assert unknown.returncode == 1
+    error = json.loads(unknown.stdout)
+    assert error["error"] == "not_found" and "spreaders instances ls" in error["hint"]
+
+    bad_tier = spreaders(settings, "instances", "scale", "platinum", "n8n_nope", "--json")
+    assert bad_tier.returncode == 1
+    refused = json.loads(bad_tier.stdout)
+    assert refused["error"] == "invalid" and "free, pro, enterprise" in refused["hint"]

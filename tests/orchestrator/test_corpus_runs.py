@@ -214,8 +214,8 @@ def _may_idle(candidate: Candidate) -> bool:
 
 async def _fresh_tenant(app: AppContext) -> Principal:
     async with app.unit_of_work() as session:
-        # pro: its own n8n process, stopped at the end (a free tenant would take a shared seat).
-        tenant = await accounts.create_tenant(session, name="corpus runs", tier="pro")
+        # enterprise: its own n8n process, stopped at the end, and room in the quotas for many runs at once.
+        tenant = await accounts.create_tenant(session, name="corpus runs", tier="enterprise")
         user = await accounts.create_user(
             session, tenant_id=tenant.id, email=f"corpus-{uuid.uuid4().hex[:8]}@example.test"
         )

@@ -17,6 +17,7 @@ from spreaders.cli import render
 from spreaders.cli.campaigns import campaigns_app
 from spreaders.cli.credentials import credentials_app
 from spreaders.cli.executions import executions_app
+from spreaders.cli.instances import instances_app
 from spreaders.cli.output import JsonOpt, console, print_json, progress_line, run
 from spreaders.cli.registry import registry_app
 from spreaders.cli.vault import vault_app
@@ -38,6 +39,7 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(executions_app, name="executions")
 app.add_typer(credentials_app, name="credentials")
 app.add_typer(vault_app, name="vault")
+app.add_typer(instances_app, name="instances")
 
 NowOpt = Annotated[
     datetime | None,

@@ -5,7 +5,7 @@ from spreaders.campaigns.models import Campaign
 from spreaders.db.base import Base
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
-from spreaders.provisioning.models import N8nInstance
+from spreaders.provisioning.models import InstanceBackup, N8nInstance
 from spreaders.registry.models import TemplateRating, WorkflowCategory, WorkflowDependency, WorkflowTemplate
 from spreaders.vault.models import AuditEvent, ConnectRequest, Credential, VaultKey
 
@@ -17,6 +17,7 @@ __all__ = [
     "ConnectRequest",
     "Credential",
     "Deployment",
+    "InstanceBackup",
     "N8nInstance",
     "TemplateRating",
     "Tenant",

@@ -40,7 +40,7 @@ from spreaders.monitor.schemas import FINISHED_STATUSES, MonitorPassReport
 from spreaders.monitor.service import ActiveExecution
 from spreaders.orchestrator import service as orchestrator
 from spreaders.orchestrator.n8n_client import N8nClient
-from spreaders.provisioning import pool
+from spreaders.provisioning import lifecycle, pool
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.schemas import InstanceRead
@@ -216,7 +216,7 @@ async def _handle_down(
     lost = [e for e in executions if e.instance_id == instance.id and e.status in ("running", "new")]
     before = len(report.crashed)
     await _crash(ctx, lost, f"{INSTANCE_DOWN} (instance {instance.id}, status {instance.status})", report)
-    should_run = instance.status not in ("stopped", "new")
+    should_run = instance.status not in ("stopped", "new", "deprovisioned")
     if should_run:
         report.instances_down.append(instance.id)
         key = (instance.id, instance.pid)
@@ -380,6 +380,8 @@ async def run_monitor(
         result = "ok"
         try:
             report = await monitor_pass(ctx, config=config, metrics=metrics, state=state)
+            if ctx.settings.provisioning.idle_stop_minutes:
+                await lifecycle.stop_idle(ctx, idle_minutes=ctx.settings.provisioning.idle_stop_minutes)
             if report.crashed or report.instances_down:
                 logger.warning("monitor pass: %s", report.model_dump_json())
         except Exception:  # the outermost wrapper of a job: log it, keep monitoring

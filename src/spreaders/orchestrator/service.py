@@ -29,6 +29,7 @@ from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
 from spreaders.orchestrator.runner import PROGRESS_EVERY_S, RunProgress
 from spreaders.orchestrator.targets import RunTarget
+from spreaders.provisioning import quotas
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.schemas import InstanceConnection
@@ -74,6 +75,8 @@ async def deploy(
         if existing.credential_refs == ref_ids:
             return existing
         return await _rebind(ctx, client, existing, workflow, name=name, ref_ids=ref_ids)
+    if existing is None:
+        await quotas.check_deploy(ctx, tenant_id=tenant_id)
     entry_path = new_entry_path()
     created = await client.create_workflow(build_deployable(workflow, name=name, entry_path=entry_path))
     n8n_id = str(created["id"])
@@ -230,6 +233,7 @@ async def execute(
         if earlier is not None:
             return await _finish(ctx, principal, earlier.id, wait, timeout_s, run_progress)
     tenant_id = principal.tenant_id
+    await quotas.check_run(ctx, tenant_id=tenant_id)
     target = targets.recalled(ctx, tenant_id=tenant_id, template_id=template_id)
     if target is None:
         target = await _resolve_target(

@@ -18,7 +18,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from spreaders.db.base import Base, TimestampMixin
+from spreaders.db.base import Base, TenantMixin, TimestampMixin
 
 DEDICATED, SHARED, SEAT = "dedicated", "shared", "seat"
 
@@ -52,7 +52,33 @@ class N8nInstance(TimestampMixin, Base):
     secrets: Mapped[bytes | None] = mapped_column(LargeBinary)
     bootstrapped_at: Mapped[datetime | None]
     last_error: Mapped[str] = mapped_column(String(2000), default="")
+    # The tier the instance is sized for, and the V8 heap (`--max-old-space-size`) derived from it;
+    # 0 on instances recorded before tiers sized them (they use `SPREADERS_N8N__MEMORY_LIMIT_MB`).
+    tier: Mapped[str] = mapped_column(String(20), default="free", server_default="free")
+    heap_mb: Mapped[int] = mapped_column(default=0, server_default="0")
 
     @property
     def base_url(self) -> str:
         return f"http://{self.host}:{self.port}"
+
+
+class InstanceBackup(TenantMixin, TimestampMixin, Base):
+    """Workflows and credentials exported from an instance before it was deprovisioned.
+
+    The credentials file stays encrypted with the instance's encryption key; this row keeps that key
+    (and the owner password) sealed with the vault cipher, so the backup restores into an instance
+    that can read it, and neither is ever stored in plaintext.
+    """
+
+    __tablename__ = "instance_backups"
+
+    id: Mapped[str] = mapped_column(String(40), primary_key=True)
+    # Not a foreign key on purpose: the backup must outlive whatever happens to the instance row.
+    instance_id: Mapped[str] = mapped_column(String(40), index=True)
+    tier: Mapped[str] = mapped_column(String(20))
+    path: Mapped[str] = mapped_column(String(1000))
+    workflows: Mapped[int] = mapped_column(default=0)
+    credentials: Mapped[int] = mapped_column(default=0)
+    # Sealed JSON {encryption_key, owner_password}; see vault.cipher.
+    secrets: Mapped[bytes] = mapped_column(LargeBinary)
+    restored_at: Mapped[datetime | None]

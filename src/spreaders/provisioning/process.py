@@ -54,7 +54,8 @@ def seal(ctx: AppContext, instance: N8nInstance, values: dict[str, str]) -> None
     instance.secrets = sealed_for(ctx, instance.tenant_id, instance.id, values)
 
 
-def _spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str) -> local.ProcessSpec:
+def spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str) -> local.ProcessSpec:
+    """How to run the instance's n8n process: its folder, ports, key and memory (from its tier)."""
     shared = instance.kind == SHARED
     extra = {"NODES_EXCLUDE": json.dumps(list(SHARED_EXCLUDED_NODES))} if shared else {}
     return local.ProcessSpec(
@@ -65,7 +66,11 @@ def _spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: 
         broker_port=instance.broker_port,
         encryption_key=encryption_key,
         expression_engine=ctx.settings.n8n.expression_engine,
-        memory_limit_mb=ctx.settings.pool.memory_limit_mb if shared else ctx.settings.n8n.memory_limit_mb,
+        memory_limit_mb=(
+            ctx.settings.pool.memory_limit_mb
+            if shared
+            else instance.heap_mb or ctx.settings.n8n.memory_limit_mb
+        ),
         extra_env=extra,
     )
 
@@ -105,14 +110,16 @@ async def _start(
             row.port = local.free_port(row.host)
         if not local.port_is_free(row.host, row.broker_port):
             row.broker_port = local.free_port(row.host)
-        spec = _spec(ctx, row, binary, encryption_key)
-        say(f"starting n8n {row.version} on {spec.base_url}")
-        row.pid = local.spawn(spec)
+        run_spec = spec(ctx, row, binary, encryption_key)
+        say(f"starting n8n {row.version} on {run_spec.base_url}")
+        row.pid = local.spawn(run_spec)
         row.status = "starting"
         row.last_error = ""
         instance.pid, instance.port, instance.broker_port = row.pid, row.port, row.broker_port
     try:
-        waited = await local.wait_until_ready(ctx.http, spec, instance.pid, ctx.settings.n8n.start_timeout_s)
+        waited = await local.wait_until_ready(
+            ctx.http, run_spec, instance.pid, ctx.settings.n8n.start_timeout_s
+        )
     except Unavailable as exc:
         await local.terminate(instance.pid)
         async with ctx.unit_of_work() as session:

@@ -28,3 +28,5 @@ class InstanceRead(BaseModel):
     data_dir: str
     created_at: datetime
     last_error: str
+    tier: str
+    heap_mb: int  # V8 heap of the n8n process (`--max-old-space-size`), derived from the tier

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import NotFound, Unavailable
+from spreaders.errors import Conflict, NotFound, Unavailable
 from spreaders.provisioning import pool, process
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
@@ -41,13 +41,17 @@ async def _process_row(session: AsyncSession, instance: N8nInstance) -> N8nInsta
     return instance
 
 
+# States in which no process is expected: not running is not "dead" there.
+RESTING = ("new", "stopped", "deprovisioned")
+
+
 def _read(instance: N8nInstance, proc: N8nInstance) -> InstanceRead:
     running = local.pid_alive(proc.pid)
     return InstanceRead(
         id=instance.id,
         kind=instance.kind,
         backend=instance.backend,
-        status=proc.status if running or proc.status in ("new", "stopped") else "dead",
+        status=proc.status if running or proc.status in RESTING else "dead",
         version=proc.version,
         base_url=proc.base_url,
         pid=proc.pid if running else None,
@@ -56,6 +60,8 @@ def _read(instance: N8nInstance, proc: N8nInstance) -> InstanceRead:
         data_dir=proc.data_dir,
         created_at=instance.created_at,
         last_error=proc.last_error,
+        tier=instance.tier,
+        heap_mb=instance.heap_mb,
     )
 
 
@@ -70,6 +76,7 @@ async def _wants_dedicated(session: AsyncSession, tenant_id: str) -> bool:
 async def _create_dedicated(ctx: AppContext, tenant_id: str) -> N8nInstance:
     settings = ctx.settings.n8n
     async with ctx.unit_of_work() as session:
+        tier = get_tier((await session.get_one(Tenant, tenant_id)).tier)
         instance = N8nInstance(
             id=new_id("n8n"),
             tenant_id=tenant_id,
@@ -81,6 +88,8 @@ async def _create_dedicated(ctx: AppContext, tenant_id: str) -> N8nInstance:
             port=settings.port or local.free_port(settings.host),
             broker_port=local.free_port(settings.host),
             owner_email=f"owner+{tenant_id}@spreaders.local",
+            tier=tier.name,
+            heap_mb=tier.resources.node_heap_mb,
         )
         instance.data_dir = str(ctx.settings.data_dir / "n8n" / instance.id)
         session.add(instance)
@@ -111,6 +120,11 @@ async def ensure_running(
     if instance is None:
         say("creating an n8n instance record")
         instance = await _create_dedicated(ctx, tenant_id)
+    if instance.status == "deprovisioned":
+        raise Conflict(
+            "This workspace's n8n was deprovisioned (its workflows and credentials are in a backup).",
+            hint="Restore it with `spreaders instances restore` (or POST /api/v1/instances/{id}/restore).",
+        )
     values = await process.ensure_process(ctx, instance, progress)
     if "api_key" not in values:
         say("bootstrapping n8n (owner account and API key)")
@@ -164,4 +178,10 @@ async def status(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
         instance = await _find(session, tenant_id)
         if instance is None:
             return None
+        return _read(instance, await _process_row(session, instance))
+
+
+async def to_read(ctx: AppContext, instance: N8nInstance) -> InstanceRead:
+    """The instance as people see it (a seat shows its shared process's state)."""
+    async with ctx.sessionmaker() as session:
         return _read(instance, await _process_row(session, instance))

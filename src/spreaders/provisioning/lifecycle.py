@@ -1,0 +1,296 @@
+"""Operations on a tenant's local n8n instance: status, scale to another tier, deprovision with a
+backup first, restore from that backup, and stopping idle instances.
+
+Deprovisioning keeps the instance row (as `deprovisioned`, no process, no data folder): executions,
+deployments and credential links refer to it, and their history must survive. Restore brings the
+same row back with a fresh data folder, the backup imported and the same encryption key, so the
+credentials in the backup decrypt and the ids the platform recorded still name the same objects.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from datetime import timedelta
+from pathlib import Path
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+
+from spreaders.accounts.models import Tenant
+from spreaders.bootstrap import AppContext
+from spreaders.db.base import new_id, utcnow
+from spreaders.errors import Conflict, Invalid, NotFound, UpstreamError
+from spreaders.monitor.models import WorkflowExecution
+from spreaders.orchestrator.models import Deployment
+from spreaders.orchestrator.n8n_client import N8nClient
+from spreaders.provisioning import installer, n8n_cli, process, quotas
+from spreaders.provisioning import service as provisioning
+from spreaders.provisioning.backends import local
+from spreaders.provisioning.installer import ProgressFn
+from spreaders.provisioning.models import SEAT, InstanceBackup, N8nInstance
+from spreaders.provisioning.schemas import InstanceRead
+from spreaders.provisioning.tiers import Resources, get_tier
+from spreaders.vault.sealed import row_aad
+
+
+class BackupRead(BaseModel):
+    id: str
+    instance_id: str
+    tier: str
+    path: str
+    workflows: int
+    credentials: int
+    created_at: str
+    restored: bool
+
+
+class InstanceStatus(BaseModel):
+    instance: InstanceRead
+    resources: Resources
+    healthy: bool  # the process runs and its REST API answers
+    quota: quotas.QuotaReport
+    backups: list[BackupRead]
+
+
+def _backup_read(backup: InstanceBackup) -> BackupRead:
+    return BackupRead(
+        id=backup.id,
+        instance_id=backup.instance_id,
+        tier=backup.tier,
+        path=backup.path,
+        workflows=backup.workflows,
+        credentials=backup.credentials,
+        created_at=backup.created_at.isoformat(),
+        restored=backup.restored_at is not None,
+    )
+
+
+async def _instance(ctx: AppContext, tenant_id: str, instance_id: str) -> N8nInstance:
+    """The tenant's instance `instance_id`; another tenant's id is not found, like an unknown one."""
+    async with ctx.sessionmaker() as session:
+        query = select(N8nInstance).where(N8nInstance.id == instance_id, N8nInstance.tenant_id == tenant_id)
+        found = (await session.execute(query)).scalar_one_or_none()
+    if found is None:
+        raise NotFound(
+            f"No n8n instance {instance_id} in this workspace.",
+            hint="List them with `spreaders instances ls`.",
+        )
+    return found
+
+
+async def _dedicated(ctx: AppContext, tenant_id: str, instance_id: str, operation: str) -> N8nInstance:
+    """The tenant's own n8n process; a free-tier seat on a shared process has none to operate on."""
+    row = await _instance(ctx, tenant_id, instance_id)
+    if row.kind == SEAT:
+        raise Invalid(
+            f"This workspace runs on a seat of a shared free-tier n8n; {operation} applies to dedicated "
+            "instances.",
+            hint="Moving a free workspace's workflows to its own instance is not available yet.",
+        )
+    return row
+
+
+async def describe(ctx: AppContext, *, tenant_id: str, instance_id: str) -> InstanceStatus:
+    """Tier, resources, health, usage against the tier's quotas, and the instance's backups."""
+    row = await _instance(ctx, tenant_id, instance_id)
+    read = await provisioning.to_read(ctx, row)
+    healthy = read.running and await local.answers_rest(ctx.http, read.base_url)
+    async with ctx.sessionmaker() as session:
+        query = select(InstanceBackup).where(
+            InstanceBackup.tenant_id == tenant_id, InstanceBackup.instance_id == instance_id
+        )
+        backups = (await session.scalars(query.order_by(InstanceBackup.created_at.desc()))).all()
+    return InstanceStatus(
+        instance=read,
+        resources=get_tier(row.tier).resources,
+        healthy=healthy,
+        quota=await quotas.report(ctx, tenant_id=tenant_id),
+        backups=[_backup_read(backup) for backup in backups],
+    )
+
+
+async def list_instances(ctx: AppContext, *, tenant_id: str) -> list[InstanceStatus]:
+    async with ctx.sessionmaker() as session:
+        query = select(N8nInstance.id).where(N8nInstance.tenant_id == tenant_id)
+        ids = (await session.scalars(query.order_by(N8nInstance.created_at))).all()
+    return [await describe(ctx, tenant_id=tenant_id, instance_id=instance_id) for instance_id in ids]
+
+
+async def _spec(ctx: AppContext, row: N8nInstance, encryption_key: str) -> local.ProcessSpec:
+    binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, row.version)
+    return process.spec(ctx, row, binary, encryption_key)
+
+
+async def scale(
+    ctx: AppContext, *, tenant_id: str, instance_id: str, tier_name: str, progress: ProgressFn | None = None
+) -> InstanceStatus:
+    """Move the tenant to `tier_name`: record it, and restart a running instance with the new heap.
+
+    The data stays in the instance's folder; only the process and its limits change.
+    """
+    say = progress or (lambda _message: None)
+    tier = get_tier(tier_name)
+    row = await _dedicated(ctx, tenant_id, instance_id, "scale")
+    if row.status == "deprovisioned":
+        raise Conflict(f"Instance {instance_id} is deprovisioned.", hint="Restore it first, then scale it.")
+    was_running = local.pid_alive(row.pid)
+    async with ctx.unit_of_work() as session:
+        (await session.get_one(Tenant, tenant_id)).tier = tier.name
+        stored = await session.get_one(N8nInstance, instance_id)
+        stored.tier, stored.heap_mb = tier.name, tier.resources.node_heap_mb
+    say(f"tier {row.tier} -> {tier.name}: heap {row.heap_mb} -> {tier.resources.node_heap_mb} MB")
+    if was_running:
+        say("restarting n8n with the new limits")
+        await _stop(ctx, instance_id)
+        await provisioning.ensure_running(ctx, tenant_id=tenant_id, progress=say)
+    return await describe(ctx, tenant_id=tenant_id, instance_id=instance_id)
+
+
+async def _stop(ctx: AppContext, instance_id: str) -> None:
+    """Stop this instance's process; its folder and record stay (a later start re-uses them)."""
+    async with ctx.unit_of_work() as session:
+        row = await session.get_one(N8nInstance, instance_id)
+        await local.terminate(row.pid)
+        row.pid, row.status = None, "stopped"
+
+
+def _backup_aad(backup: InstanceBackup) -> str:
+    return row_aad(backup.tenant_id, InstanceBackup.__tablename__, backup.id)
+
+
+async def deprovision(
+    ctx: AppContext, *, tenant_id: str, instance_id: str, progress: ProgressFn | None = None
+) -> BackupRead:
+    """Back the instance up (workflows, encrypted credentials), then stop it and remove its data.
+
+    Nothing is removed unless the export succeeded and its record is committed.
+    """
+    say = progress or (lambda _message: None)
+    row = await _dedicated(ctx, tenant_id, instance_id, "deprovision")
+    if row.status == "deprovisioned":
+        raise Conflict(
+            f"Instance {instance_id} is already deprovisioned.",
+            hint="Restore it with `spreaders instances restore`.",
+        )
+    values = process.opened(ctx, row)
+    say("stopping n8n")
+    await _stop(ctx, instance_id)
+    backup_id = new_id("bak")
+    folder = ctx.settings.data_dir / "backups" / backup_id
+    say(f"exporting workflows and credentials to {folder}")
+    workflows, credentials = await n8n_cli.export_all(await _spec(ctx, row, values["encryption_key"]), folder)
+    keep = {"encryption_key": values["encryption_key"], "owner_password": values["owner_password"]}
+    async with ctx.unit_of_work() as session:
+        backup = InstanceBackup(
+            id=backup_id,
+            tenant_id=tenant_id,
+            instance_id=instance_id,
+            tier=row.tier,
+            path=str(folder),
+            workflows=workflows,
+            credentials=credentials,
+            secrets=b"",
+        )
+        backup.secrets = ctx.cipher.seal(json.dumps(keep).encode(), aad=_backup_aad(backup))
+        session.add(backup)
+        stored = await session.get_one(N8nInstance, instance_id)
+        stored.status, stored.pid, stored.bootstrapped_at = "deprovisioned", None, None
+        # The API key belonged to the n8n database being removed; restore mints a new one.
+        process.seal(ctx, stored, keep)
+    say(f"backed up {workflows} workflows and {credentials} credentials; removing {row.data_dir}")
+    shutil.rmtree(row.data_dir, ignore_errors=True)
+    async with ctx.sessionmaker() as session:
+        return _backup_read(await session.get_one(InstanceBackup, backup_id))
+
+
+async def _latest_backup(ctx: AppContext, tenant_id: str, instance_id: str) -> InstanceBackup:
+    async with ctx.sessionmaker() as session:
+        query = select(InstanceBackup).where(
+            InstanceBackup.tenant_id == tenant_id, InstanceBackup.instance_id == instance_id
+        )
+        found = (await session.scalars(query.order_by(InstanceBackup.created_at.desc()).limit(1))).first()
+    if found is None:
+        raise NotFound(
+            f"Instance {instance_id} has no backup.", hint="Only a deprovisioned instance can be restored."
+        )
+    return found
+
+
+async def restore(
+    ctx: AppContext, *, tenant_id: str, instance_id: str, progress: ProgressFn | None = None
+) -> InstanceStatus:
+    """Bring a deprovisioned instance back from its latest backup, with the same encryption key."""
+    say = progress or (lambda _message: None)
+    row = await _dedicated(ctx, tenant_id, instance_id, "restore")
+    if row.status != "deprovisioned":
+        raise Conflict(
+            f"Instance {instance_id} is {row.status}, not deprovisioned.",
+            hint="Only a deprovisioned instance can be restored.",
+        )
+    backup = await _latest_backup(ctx, tenant_id, instance_id)
+    keep: dict[str, str] = json.loads(ctx.cipher.open(backup.secrets, aad=_backup_aad(backup)))
+    # A left-over folder from an interrupted restore would mix two databases: start clean.
+    shutil.rmtree(row.data_dir, ignore_errors=True)
+    say(f"importing {backup.workflows} workflows and {backup.credentials} credentials from {backup.path}")
+    await n8n_cli.import_all(await _spec(ctx, row, keep["encryption_key"]), Path(backup.path))
+    async with ctx.unit_of_work() as session:
+        stored = await session.get_one(N8nInstance, instance_id)
+        stored.status = "stopped"
+        process.seal(ctx, stored, keep)
+        (await session.get_one(InstanceBackup, backup.id)).restored_at = utcnow()
+    conn = await provisioning.ensure_running(ctx, tenant_id=tenant_id, progress=say)
+    await _reactivate(
+        ctx, N8nClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key), tenant_id, instance_id
+    )
+    return await describe(ctx, tenant_id=tenant_id, instance_id=instance_id)
+
+
+async def _reactivate(ctx: AppContext, client: N8nClient, tenant_id: str, instance_id: str) -> None:
+    """n8n imports workflows inactive: activate each deployed one again (same id, same entry path).
+
+    One that will not activate is marked inactive, so the next run deploys it afresh.
+    """
+    async with ctx.sessionmaker() as session:
+        query = select(Deployment).where(
+            Deployment.tenant_id == tenant_id,
+            Deployment.instance_id == instance_id,
+            Deployment.active.is_(True),
+        )
+        deployments = (await session.scalars(query)).all()
+    for deployment in deployments:
+        try:
+            await client.activate_workflow(deployment.n8n_workflow_id)
+        except (NotFound, UpstreamError):
+            async with ctx.unit_of_work() as session:
+                (await session.get_one(Deployment, deployment.id)).active = False
+
+
+async def stop_idle(ctx: AppContext, *, idle_minutes: int) -> list[str]:
+    """Stop running local instances with no run for `idle_minutes`; return their ids.
+
+    The next run wakes an instance (`ensure_running` starts a stopped one); its data stays.
+    """
+    cutoff = utcnow() - timedelta(minutes=idle_minutes)
+    last_run = (
+        select(WorkflowExecution.instance_id, func.max(WorkflowExecution.created_at).label("at"))
+        .group_by(WorkflowExecution.instance_id)
+        .subquery()
+    )
+    async with ctx.sessionmaker() as session:
+        query = (
+            select(N8nInstance.id, N8nInstance.pid)
+            .outerjoin(last_run, last_run.c.instance_id == N8nInstance.id)
+            .where(
+                N8nInstance.status == "running",
+                N8nInstance.created_at < cutoff,
+                (last_run.c.at.is_(None)) | (last_run.c.at < cutoff),
+            )
+        )
+        idle = (await session.execute(query)).all()
+    stopped = []
+    for instance_id, pid in idle:
+        if local.pid_alive(pid):
+            await _stop(ctx, instance_id)
+            stopped.append(instance_id)
+    return stopped

@@ -1,0 +1,120 @@
+"""A tenant's usage against its tier's quotas: measured from the platform's own records, enforced
+before a workflow is deployed and before a run starts.
+
+Usage comes from the database, not from n8n: deployments the platform made and executions it
+recorded. The checks run before the write they guard, so two requests racing for the last slot can
+both pass; the quotas are a fair-use limit, not a security boundary, and one run over is tolerable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spreaders.accounts.models import Tenant
+from spreaders.bootstrap import AppContext
+from spreaders.db.base import utcnow
+from spreaders.errors import Conflict
+from spreaders.monitor.models import WorkflowExecution
+from spreaders.orchestrator.models import Deployment
+from spreaders.provisioning.tiers import TIERS, Quotas, Tier, get_tier
+
+# Runs that hold a slot: started or about to start. "waiting" runs sleep in n8n and hold none.
+RUNNING = ("new", "running")
+
+
+class QuotaExceeded(Conflict):
+    status_code = 429
+    code = "quota_exceeded"
+
+
+class Usage(BaseModel):
+    workflows: int  # active deployments
+    executions_today: int  # runs started since 00:00 UTC
+    concurrent_runs: int
+
+
+class QuotaReport(BaseModel):
+    tier: str
+    quotas: Quotas
+    usage: Usage
+
+
+def _start_of_day() -> datetime:
+    now = utcnow()
+    return datetime.combine(now.date(), time.min, tzinfo=now.tzinfo)
+
+
+async def tenant_tier(session: AsyncSession, tenant_id: str) -> Tier:
+    return get_tier((await session.get_one(Tenant, tenant_id)).tier)
+
+
+async def usage(session: AsyncSession, tenant_id: str) -> Usage:
+    workflows = select(func.count()).where(Deployment.tenant_id == tenant_id, Deployment.active.is_(True))
+    runs = select(func.count()).where(WorkflowExecution.tenant_id == tenant_id)
+    today = runs.where(WorkflowExecution.created_at >= _start_of_day())
+    running = runs.where(WorkflowExecution.status.in_(RUNNING))
+    return Usage(
+        workflows=(await session.execute(workflows)).scalar_one(),
+        executions_today=(await session.execute(today)).scalar_one(),
+        concurrent_runs=(await session.execute(running)).scalar_one(),
+    )
+
+
+async def report(ctx: AppContext, *, tenant_id: str) -> QuotaReport:
+    async with ctx.sessionmaker() as session:
+        tier = await tenant_tier(session, tenant_id)
+        return QuotaReport(tier=tier.name, quotas=tier.quotas, usage=await usage(session, tenant_id))
+
+
+def _refuse(tier: Tier, what: str, used: int, limit: int, later: str) -> QuotaExceeded:
+    bigger = [name for name, other in TIERS.items() if getattr(other.quotas, what) > limit]
+    upgrade = f"move to the {bigger[0]} tier (`spreaders instances scale {bigger[0]}`)" if bigger else ""
+    hint = f"{later}, or {upgrade}." if upgrade else f"{later}."
+    label = what.replace("_", " ")
+    return QuotaExceeded(
+        f"The {tier.name} tier allows {limit} {label}; this workspace is at {used}.",
+        hint=hint[0].upper() + hint[1:],
+    )
+
+
+async def check_deploy(ctx: AppContext, *, tenant_id: str) -> None:
+    """Refuse a new workflow in the tenant's n8n when its tier's workflow quota is used up."""
+    async with ctx.sessionmaker() as session:
+        tier = await tenant_tier(session, tenant_id)
+        used = await usage(session, tenant_id)
+    if used.workflows >= tier.quotas.workflows:
+        raise _refuse(
+            tier,
+            "workflows",
+            used.workflows,
+            tier.quotas.workflows,
+            "run the workflows already deployed instead",
+        )
+
+
+async def check_run(ctx: AppContext, *, tenant_id: str) -> None:
+    """Refuse a run over the tier's daily executions or concurrent runs."""
+    async with ctx.sessionmaker() as session:
+        tier = await tenant_tier(session, tenant_id)
+        used = await usage(session, tenant_id)
+    quotas = tier.quotas
+    if used.executions_today >= quotas.executions_per_day:
+        raise _refuse(
+            tier,
+            "executions_per_day",
+            used.executions_today,
+            quotas.executions_per_day,
+            "wait until 00:00 UTC",
+        )
+    if used.concurrent_runs >= quotas.concurrent_runs:
+        raise _refuse(
+            tier,
+            "concurrent_runs",
+            used.concurrent_runs,
+            quotas.concurrent_runs,
+            "wait for a running execution to finish",
+        )
