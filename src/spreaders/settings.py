@@ -197,6 +197,10 @@ class KubernetesSettings(BaseModel):
     storage_class: str = ""  # empty: the cluster's default StorageClass
     ready_timeout_s: float = Field(default=300.0, gt=0)
     poll_interval_s: float = Field(default=2.0, gt=0)
+    # How the platform reaches an instance's n8n, with `{namespace}` and `{name}` filled in; empty: the
+    # Service's cluster DNS name (the platform runs in the cluster). Outside it, e.g. `kubectl proxy`:
+    # http://127.0.0.1:8001/api/v1/namespaces/{namespace}/services/{name}:80/proxy
+    service_url: str = ""
 
 
 class Settings(BaseSettings):

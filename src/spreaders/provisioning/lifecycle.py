@@ -24,7 +24,7 @@ from spreaders.errors import Conflict, Invalid, NotFound, UpstreamError
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
-from spreaders.provisioning import installer, n8n_cli, process, quotas
+from spreaders.provisioning import installer, k8s_instances, n8n_cli, process, quotas
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.installer import ProgressFn
@@ -140,7 +140,10 @@ async def scale(
         stored = await session.get_one(N8nInstance, instance_id)
         stored.tier, stored.heap_mb = tier.name, tier.resources.node_heap_mb
     say(f"tier {row.tier} -> {tier.name}: heap {row.heap_mb} -> {tier.resources.node_heap_mb} MB")
-    if was_running:
+    if row.backend == k8s_instances.BACKEND:
+        say("resizing the pod and its volume claim; a new pod rolls out")
+        await k8s_instances.scale(ctx, row, tier)
+    elif was_running:
         say("restarting n8n with the new limits")
         await _stop(ctx, instance_id)
         await provisioning.ensure_running(ctx, tenant_id=tenant_id, progress=say)
@@ -168,6 +171,8 @@ async def deprovision(
     """
     say = progress or (lambda _message: None)
     row = await _dedicated(ctx, tenant_id, instance_id, "deprovision")
+    if row.backend == k8s_instances.BACKEND:
+        raise k8s_instances.deprovision_refused(row)
     if row.status == "deprovisioned":
         raise Conflict(
             f"Instance {instance_id} is already deprovisioned.",

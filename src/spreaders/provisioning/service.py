@@ -16,7 +16,7 @@ from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Conflict, NotFound, Unavailable
-from spreaders.provisioning import pool, process
+from spreaders.provisioning import k8s_instances, pool, process
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
 from spreaders.provisioning.installer import ProgressFn
@@ -30,7 +30,9 @@ def _not_running() -> Unavailable:
 
 
 async def _find(session: AsyncSession, tenant_id: str) -> N8nInstance | None:
-    query = select(N8nInstance).where(N8nInstance.tenant_id == tenant_id, N8nInstance.backend == "local")
+    # Whatever backend a tenant's instance was made on, it stays its instance: switching the setting
+    # does not move data, it only decides where new instances go.
+    query = select(N8nInstance).where(N8nInstance.tenant_id == tenant_id)
     return (await session.execute(query.order_by(N8nInstance.created_at).limit(1))).scalar_one_or_none()
 
 
@@ -110,6 +112,13 @@ async def ensure_running(
     async with ctx.sessionmaker() as session:
         instance = await _find(session, tenant_id)
         dedicated = instance.kind == DEDICATED if instance else await _wants_dedicated(session, tenant_id)
+    if instance is None and ctx.settings.provisioning.backend == k8s_instances.BACKEND:
+        if not dedicated:
+            raise k8s_instances.free_tier_refused()
+        say("creating an n8n instance record")
+        instance = await k8s_instances.create(ctx, tenant_id)
+    if instance is not None and instance.backend == k8s_instances.BACKEND:
+        return await k8s_instances.ensure_running(ctx, instance, progress)
     if instance is None and not dedicated:
         say("taking a seat in the shared n8n pool")
         instance = await pool.claim(ctx, tenant_id, progress)
@@ -147,6 +156,11 @@ async def connect(ctx: AppContext, *, tenant_id: str) -> InstanceConnection:
         instance = await _find(session, tenant_id)
     if instance is None:
         raise _not_running()
+    if instance.backend == k8s_instances.BACKEND:
+        found = k8s_instances.connection(ctx, instance)
+        if found is None:
+            raise _not_running()
+        return found
     if instance.kind == SEAT:
         conn = await pool.seat_connection(ctx, instance, start=False)
         if conn is None:
@@ -166,6 +180,8 @@ async def stop(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
         instance = await _find(session, tenant_id)
     if instance is None:
         return None
+    if instance.backend == k8s_instances.BACKEND:
+        return await k8s_instances.stop(ctx, instance)
     if instance.kind == DEDICATED:
         stopped = await process.stop_process(ctx, instance.id)
         assert stopped is not None
@@ -176,12 +192,14 @@ async def stop(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
 async def status(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
     async with ctx.sessionmaker() as session:
         instance = await _find(session, tenant_id)
-        if instance is None:
-            return None
-        return _read(instance, await _process_row(session, instance))
+    if instance is None:
+        return None
+    return await to_read(ctx, instance)
 
 
 async def to_read(ctx: AppContext, instance: N8nInstance) -> InstanceRead:
     """The instance as people see it (a seat shows its shared process's state)."""
+    if instance.backend == k8s_instances.BACKEND:
+        return await k8s_instances.read(ctx, instance)
     async with ctx.sessionmaker() as session:
         return _read(instance, await _process_row(session, instance))

@@ -16,7 +16,7 @@ from typing import Any
 from kubernetes.aio import client, config
 
 from spreaders.errors import Invalid, Unavailable, UpstreamError
-from spreaders.provisioning.backends.kubernetes import manifests
+from spreaders.provisioning.backends.kubernetes import manifests, targets
 from spreaders.provisioning.backends.kubernetes.manifests import InstanceSecrets, InstanceTarget, Manifest
 from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key
 from spreaders.provisioning.tiers import parse_quantity
@@ -75,7 +75,11 @@ class KubernetesBackend:
             )
         else:
             config.load_incluster_config(client_configuration=configuration)  # type: ignore[no-untyped-call]
-        return cls(client.ApiClient(configuration), poll_interval_s=settings.poll_interval_s)
+        return cls(
+            client.ApiClient(configuration),
+            poll_interval_s=settings.poll_interval_s,
+            service_url=lambda target: targets.reach_url(settings, target),
+        )
 
     async def close(self) -> None:
         await self._api.close()  # type: ignore[no-untyped-call]
@@ -191,6 +195,19 @@ class KubernetesBackend:
         await self.apply(wanted)
         await self.apply(manifests.config_map(target))
         await self.apply(manifests.deployment(target))
+
+    async def stop(self, target: InstanceTarget) -> bool:
+        """Scale the instance's Deployment to no pod (volume, Secret and Service stay); False if it was
+        never provisioned. `provision` scales it back to one replica."""
+        try:
+            await self._apps.patch_namespaced_deployment(
+                target.name, target.namespace, body={"spec": {"replicas": 0}}, _content_type=MERGE_PATCH
+            )
+        except client.ApiException as exc:
+            if exc.status == 404:
+                return False
+            raise _upstream(exc, f"scaling Deployment {target.namespace}/{target.name} to 0") from exc
+        return True
 
     async def deprovision(self, namespace: str) -> bool:
         """Delete a dedicated tenant's namespace with everything in it; False if it was already gone."""

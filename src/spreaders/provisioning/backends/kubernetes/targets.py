@@ -5,7 +5,14 @@ from __future__ import annotations
 from spreaders.errors import Invalid
 from spreaders.provisioning.backends.kubernetes.manifests import InstanceTarget, dns_label, tenant_namespace
 from spreaders.provisioning.tiers import TIERS, Tier
-from spreaders.settings import Settings
+from spreaders.settings import KubernetesSettings, Settings
+
+
+def reach_url(kube: KubernetesSettings, target: InstanceTarget) -> str:
+    """The URL the platform uses for the instance's n8n (bootstrap, API calls)."""
+    if not kube.service_url:
+        return target.service_url
+    return kube.service_url.format(namespace=target.namespace, name=target.name).rstrip("/")
 
 
 def _host(settings: Settings, label: str) -> str:
@@ -13,9 +20,12 @@ def _host(settings: Settings, label: str) -> str:
     return f"{label}.{domain}" if domain else ""
 
 
-def dedicated_target(settings: Settings, *, tenant_id: str, instance_id: str, tier: Tier) -> InstanceTarget:
-    """The namespace and objects of a tenant's own instance."""
-    if not tier.dedicated:
+def dedicated_target(
+    settings: Settings, *, tenant_id: str, instance_id: str, tier: Tier, embedded: bool = False
+) -> InstanceTarget:
+    """The namespace and objects of a tenant's own instance (`embedded`: the embedded mode's only
+    tenant, which has its own instance whatever its tier)."""
+    if not tier.dedicated and not embedded:
         raise Invalid(
             f"The {tier.name} tier has no dedicated instance.",
             hint="Free tenants share the pool: use pool_targets(); pro and enterprise get their own.",

@@ -1,0 +1,193 @@
+"""A dedicated tenant's n8n on Kubernetes (`SPREADERS_PROVISIONING__BACKEND=kubernetes`): the instance
+record, its sealed secrets and the `KubernetesBackend` calls, behind the provisioning service.
+
+The record is the local backend's row with `backend="kubernetes"`: host and port name the instance's
+Service, `data_dir` is `k8s://<namespace>/<name>` (the data lives on the pod's volume claim) and `pid`
+stays empty. The encryption key and owner password are generated once and sealed in the row; every
+provision call re-sends the same ones (a new key would lock n8n out of its own credentials).
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from spreaders.accounts.models import Tenant
+from spreaders.bootstrap import AppContext
+from spreaders.db.base import new_id, utcnow
+from spreaders.errors import Conflict, Invalid, Unavailable
+from spreaders.provisioning import process
+from spreaders.provisioning.backends.kubernetes import targets
+from spreaders.provisioning.backends.kubernetes.backend import KubernetesBackend, owner_email
+from spreaders.provisioning.backends.kubernetes.manifests import InstanceSecrets, InstanceTarget
+from spreaders.provisioning.bootstrap_n8n import new_owner_password
+from spreaders.provisioning.installer import ProgressFn
+from spreaders.provisioning.models import DEDICATED, N8nInstance
+from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
+from spreaders.provisioning.tiers import Tier, get_tier
+
+BACKEND = "kubernetes"
+SERVICE_PORT = 80  # the Service's port (manifests.service); n8n listens on 5678 behind it
+
+
+def free_tier_refused() -> Unavailable:
+    return Unavailable(
+        "The shared free-tier pool runs on the local backend only; this platform provisions on Kubernetes.",
+        hint="Move the workspace to the pro or enterprise tier for a dedicated instance, or run the "
+        "platform with SPREADERS_PROVISIONING__BACKEND=local.",
+    )
+
+
+def target(ctx: AppContext, row: N8nInstance, tier: Tier | None = None) -> InstanceTarget:
+    assert row.tenant_id is not None
+    # A dedicated row exists only for a tier that has one or for the embedded mode's tenant.
+    return targets.dedicated_target(
+        ctx.settings,
+        tenant_id=row.tenant_id,
+        instance_id=row.id,
+        tier=tier or get_tier(row.tier),
+        embedded=True,
+    )
+
+
+def reach_url(ctx: AppContext, row: N8nInstance) -> str:
+    return targets.reach_url(ctx.settings.kubernetes, target(ctx, row))
+
+
+@asynccontextmanager
+async def _backend(ctx: AppContext) -> AsyncIterator[KubernetesBackend]:
+    backend = await KubernetesBackend.connect(ctx.settings.kubernetes)
+    try:
+        yield backend
+    finally:
+        await backend.close()
+
+
+async def create(ctx: AppContext, tenant_id: str) -> N8nInstance:
+    """Record the tenant's instance and seal its encryption key and owner password (made once)."""
+    async with ctx.unit_of_work() as session:
+        tier = get_tier((await session.get_one(Tenant, tenant_id)).tier)
+        row = N8nInstance(
+            id=new_id("n8n"),
+            tenant_id=tenant_id,
+            kind=DEDICATED,
+            backend=BACKEND,
+            status="new",
+            version=ctx.settings.n8n.version,
+            port=SERVICE_PORT,
+            tier=tier.name,
+            heap_mb=tier.resources.node_heap_mb,
+        )
+        where = target(ctx, row)
+        row.host, row.data_dir = where.service_host, f"k8s://{where.namespace}/{where.name}"
+        row.owner_email = owner_email(where)
+        session.add(row)
+        await session.flush()
+        process.seal(
+            ctx, row, {"encryption_key": secrets.token_hex(32), "owner_password": new_owner_password()}
+        )
+    return row
+
+
+async def _set_status(ctx: AppContext, instance_id: str, status: str, error: str = "") -> None:
+    async with ctx.unit_of_work() as session:
+        row = await session.get_one(N8nInstance, instance_id)
+        row.status, row.last_error = status, error[:2000]
+
+
+async def ensure_running(
+    ctx: AppContext, row: N8nInstance, progress: ProgressFn | None
+) -> InstanceConnection:
+    """Apply the instance's objects (idempotent), wait for its pod, bootstrap it once, seal the key."""
+    say = progress or (lambda _message: None)
+    if row.status == "deprovisioned":
+        raise Conflict("This workspace's n8n on Kubernetes was deprovisioned.", hint="Provision a new one.")
+    values = process.opened(ctx, row)
+    where = target(ctx, row)
+    keys = InstanceSecrets(encryption_key=values["encryption_key"], owner_password=values["owner_password"])
+    async with _backend(ctx) as backend:
+        say(f"applying n8n's objects in namespace {where.namespace}")
+        await backend.provision(where, keys)
+        await _set_status(ctx, row.id, "starting")
+        say("waiting for the n8n pod to be ready")
+        try:
+            waited = await backend.wait_ready(where, timeout_s=ctx.settings.kubernetes.ready_timeout_s)
+        except Unavailable as exc:
+            await _set_status(ctx, row.id, "failed", exc.message)
+            raise
+        say(f"n8n ready after {waited:.1f}s")
+        if "api_key" not in values:
+            say("bootstrapping n8n (owner account and API key) through its Service")
+            values["api_key"] = await backend.bootstrap(
+                where, keys, timeout_s=ctx.settings.n8n.request_timeout_s
+            )
+    async with ctx.unit_of_work() as session:
+        stored = await session.get_one(N8nInstance, row.id)
+        stored.status, stored.last_error = "running", ""
+        if stored.bootstrapped_at is None:
+            process.seal(ctx, stored, values)
+            stored.bootstrapped_at = utcnow()
+    return InstanceConnection(instance_id=row.id, base_url=reach_url(ctx, row), api_key=values["api_key"])
+
+
+def connection(ctx: AppContext, row: N8nInstance) -> InstanceConnection | None:
+    """The recorded connection of a running, bootstrapped instance; None otherwise (nothing is asked
+    of the cluster: the orchestrator's calls find out soon enough if the pod went away)."""
+    values = process.opened(ctx, row)
+    if row.status != "running" or "api_key" not in values:
+        return None
+    return InstanceConnection(instance_id=row.id, base_url=reach_url(ctx, row), api_key=values["api_key"])
+
+
+async def read(ctx: AppContext, row: N8nInstance) -> InstanceRead:
+    """The record, with readiness as the cluster reports it."""
+    async with _backend(ctx) as backend:
+        cluster = await backend.status(target(ctx, row))
+    ready = cluster is not None and cluster.ready
+    return InstanceRead(
+        id=row.id,
+        kind=row.kind,
+        backend=row.backend,
+        # Recorded as running, yet the cluster has no ready pod (evicted, crashing, rolling out).
+        status="not ready" if row.status == "running" and not ready else row.status,
+        version=row.version,
+        base_url=reach_url(ctx, row),
+        pid=None,
+        running=ready,
+        bootstrapped=row.bootstrapped_at is not None,
+        data_dir=row.data_dir,
+        created_at=row.created_at,
+        last_error=row.last_error or (cluster.message if cluster and not ready else ""),
+        tier=row.tier,
+        heap_mb=row.heap_mb,
+    )
+
+
+async def stop(ctx: AppContext, row: N8nInstance) -> InstanceRead:
+    """Scale the Deployment to no pod; the volume, Secret and record stay, the next run scales it back."""
+    async with _backend(ctx) as backend:
+        await backend.stop(target(ctx, row))
+    await _set_status(ctx, row.id, "stopped")
+    row.status = "stopped"
+    return await read(ctx, row)
+
+
+async def scale(ctx: AppContext, row: N8nInstance, tier: Tier) -> None:
+    """Resize the pod (requests, limits, heap) and grow the volume claim; a new pod rolls out, and the
+    next `ensure_running` waits for it."""
+    if row.status == "deprovisioned":
+        raise Conflict(f"Instance {row.id} is deprovisioned.", hint="Provision a new one, then scale it.")
+    async with _backend(ctx) as backend:
+        await backend.scale(target(ctx, row, tier))
+    if row.status == "running":
+        await _set_status(ctx, row.id, "starting")
+
+
+def deprovision_refused(row: N8nInstance) -> Invalid:
+    return Invalid(
+        f"Instance {row.id} runs on Kubernetes; deprovisioning backs up through the n8n CLI, which runs "
+        "next to a local instance's data folder only.",
+        hint="Export its workflows first (n8n's REST API or `kubectl exec`), then delete the namespace "
+        f"{row.data_dir.removeprefix('k8s://').split('/')[0]}.",
+    )
