@@ -187,3 +187,39 @@ async def test_refusals_become_upstream_errors_without_the_secret_in_them(
         await backend.close()
 
     assert SECRETS.encryption_key not in str(caught.value) and "RBAC" in (caught.value.hint or "")
+
+
+async def test_stop_scales_the_deployment_to_no_pod_and_provision_brings_one_back(
+    api: KubeApiStandIn, backend: KubernetesBackend, settings: Settings
+) -> None:
+    target = _target(settings)
+    assert await backend.stop(target) is False  # never provisioned
+    await backend.provision(target, SECRETS)
+    api.set_ready(target.namespace, target.name)
+
+    assert await backend.stop(target) is True
+
+    deployment = api.get("deployments", target.namespace, "n8n")
+    assert deployment is not None and deployment["spec"]["replicas"] == 0
+    assert api.get("persistentvolumeclaims", target.namespace, "n8n-data") is not None  # the data stays
+    status = await backend.status(target)
+    assert status is not None and not status.ready
+    await backend.provision(target, SECRETS)
+    deployment = api.get("deployments", target.namespace, "n8n")
+    assert deployment is not None and deployment["spec"]["replicas"] == 1
+
+
+def test_the_platform_reaches_an_instance_by_cluster_dns_unless_a_service_url_is_set(
+    settings: Settings,
+) -> None:
+    target = _target(settings)
+    assert targets.reach_url(settings.kubernetes, target) == "http://n8n.spreaders-ten-1.svc.cluster.local"
+    proxy = settings.kubernetes.model_copy(
+        update={
+            "service_url": "http://127.0.0.1:8001/api/v1/namespaces/{namespace}/services/{name}:80/proxy/"
+        }
+    )
+    assert (
+        targets.reach_url(proxy, target)
+        == "http://127.0.0.1:8001/api/v1/namespaces/spreaders-ten-1/services/n8n:80/proxy"
+    )
