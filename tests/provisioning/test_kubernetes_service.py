@@ -152,8 +152,7 @@ async def test_a_pro_tenant_gets_a_recorded_bootstrapped_instance_that_stops_res
 
     again = await provisioning.ensure_running(kube_app, tenant_id=tenant_id)
     assert again == conn and await provisioning.connect(kube_app, tenant_id=tenant_id) == conn
-    # Created, then on the second call refused as existing (409) and merge-patched: always the sealed key.
-    assert _secret_keys(api, namespace) == [values["encryption_key"]] * 3
+    assert _secret_keys(api, namespace) == [values["encryption_key"]]  # a ready pod is not re-applied
     shown = await provisioning.status(kube_app, tenant_id=tenant_id)
     assert shown is not None and shown.running and shown.status == "running" and shown.backend == "kubernetes"
 
@@ -166,6 +165,8 @@ async def test_a_pro_tenant_gets_a_recorded_bootstrapped_instance_that_stops_res
     assert await provisioning.ensure_running(kube_app, tenant_id=tenant_id) == conn  # scaled back, same key
     deployment = api.get("deployments", namespace, "n8n")
     assert deployment is not None and deployment["spec"]["replicas"] == 1
+    # Re-applied: the Secret refused as existing (409), then merge-patched, both with the sealed key.
+    assert _secret_keys(api, namespace) == [values["encryption_key"]] * 3
 
     scaled = await lifecycle.scale(kube_app, tenant_id=tenant_id, instance_id=row.id, tier_name="enterprise")
     deployment = api.get("deployments", namespace, "n8n")

@@ -10,6 +10,7 @@ provision call re-sends the same ones (a new key would lock n8n out of its own c
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -96,6 +97,22 @@ async def _set_status(ctx: AppContext, instance_id: str, status: str, error: str
         row.status, row.last_error = status, error[:2000]
 
 
+async def _ready(ctx: AppContext, row: N8nInstance, where: InstanceTarget, values: dict[str, str]) -> bool:
+    """A running, bootstrapped instance whose pod the cluster reports ready (asked at most every
+    HEALTH_TTL_S): every run resolves its target through `ensure_running`, which must stay cheap."""
+    if row.status != "running" or "api_key" not in values:
+        return False
+    key = f"k8s-ready:{row.id}"
+    if ctx.recently_checked.get(key, 0.0) > time.monotonic():
+        return True
+    async with _backend(ctx) as backend:
+        cluster = await backend.status(where)
+    if cluster is None or not cluster.ready:
+        return False
+    ctx.recently_checked[key] = time.monotonic() + process.HEALTH_TTL_S
+    return True
+
+
 async def ensure_running(
     ctx: AppContext, row: N8nInstance, progress: ProgressFn | None
 ) -> InstanceConnection:
@@ -105,6 +122,8 @@ async def ensure_running(
         raise Conflict("This workspace's n8n on Kubernetes was deprovisioned.", hint="Provision a new one.")
     values = process.opened(ctx, row)
     where = target(ctx, row)
+    if await _ready(ctx, row, where, values):
+        return InstanceConnection(instance_id=row.id, base_url=reach_url(ctx, row), api_key=values["api_key"])
     keys = InstanceSecrets(encryption_key=values["encryption_key"], owner_password=values["owner_password"])
     async with _backend(ctx) as backend:
         say(f"applying n8n's objects in namespace {where.namespace}")
