@@ -8,16 +8,21 @@ token is revoked at the provider after the refresh; the second run succeeds only
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import select
 
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
+from spreaders.db.base import utcnow
+from spreaders.errors import Invalid
 from spreaders.orchestrator import service as orchestrator
 from spreaders.registry import service as registry
 from spreaders.vault import n8n_sync
+from spreaders.vault.models import Credential, N8nCredentialLink
 from spreaders.vault.oauth import OAuthContext
 from spreaders.vault.refresh import refresh_if_needed
 
@@ -96,3 +101,39 @@ async def test_oauth2_connection_runs_in_n8n_before_and_after_a_refresh(
 
     tokens = [first_tokens[k] for k in ("access_token", "refresh_token")] + [second_tokens["access_token"]]
     assert not [t for t in tokens if t in caplog.text]
+
+
+async def test_a_connection_whose_refresh_is_refused_is_not_pushed_and_says_how_to_reconnect(
+    oauth_ctx: AppContext, e2e_principal: Principal, oauth_provider: OAuthProvider
+) -> None:
+    ctx = oauth_ctx
+    credential = await connect(ctx, e2e_principal)
+    tokens = await read(ctx, e2e_principal, credential.id)
+    async with httpx.AsyncClient() as http:
+        revoked = await http.post(
+            oauth_provider.revoke_url,
+            data={"token": tokens["refresh_token"], "token_type_hint": "refresh_token"},
+            auth=(oauth_provider.client_id, oauth_provider.client_secret),
+        )
+    assert revoked.status_code == 200
+    async with ctx.unit_of_work() as session:  # the access token is about to lapse: a push refreshes first
+        row = await session.get_one(Credential, credential.id)
+        row.expires_at = utcnow() + timedelta(seconds=5)
+    async with ctx.unit_of_work() as session:
+        template = await registry.import_workflow(
+            session,
+            tenant_id=e2e_principal.tenant_id,
+            document=_resource_workflow(oauth_provider.resource_url),
+        )
+    try:
+        with pytest.raises(Invalid) as refused:
+            await orchestrator.execute(ctx, principal=e2e_principal, template_id=template.id, timeout_s=60)
+        assert "Reconnect" in refused.value.message
+        assert str(credential.id) in refused.value.message
+        async with ctx.sessionmaker() as session:
+            links = await session.scalars(
+                select(N8nCredentialLink).where(N8nCredentialLink.credential_id == credential.id)
+            )
+            assert list(links) == []  # nothing was pushed into n8n
+    finally:
+        await n8n_sync.disconnect(ctx, tenant_id=e2e_principal.tenant_id, credential_id=credential.id)

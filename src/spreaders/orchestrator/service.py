@@ -62,6 +62,8 @@ async def deploy(
         )
         existing = (await session.execute(query)).scalar_one_or_none()
         workflow, name = dict(template.workflow), f"{template.name} [spreaders {template.id[-8:]}]"
+    if existing is None:
+        await quotas.check_deploy(ctx, tenant_id=tenant_id)
     needed = n8n_sync.credential_types(workflow)
     refs = (
         await n8n_sync.credentials_for(ctx, tenant_id=tenant_id, conn=conn, client=client, n8n_types=needed)
@@ -75,8 +77,6 @@ async def deploy(
         if existing.credential_refs == ref_ids:
             return existing
         return await _rebind(ctx, client, existing, workflow, name=name, ref_ids=ref_ids)
-    if existing is None:
-        await quotas.check_deploy(ctx, tenant_id=tenant_id)
     entry_path = new_entry_path()
     created = await client.create_workflow(build_deployable(workflow, name=name, entry_path=entry_path))
     n8n_id = str(created["id"])

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id
-from spreaders.errors import NotFound, SpreadersError, Unavailable
+from spreaders.errors import Invalid, NotFound, SpreadersError, Unavailable
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
 from spreaders.provisioning import service as provisioning
@@ -129,9 +129,11 @@ async def _push(
     if credential.kind == "oauth2":
         # On demand: n8n gets a token that outlives the refresh margin, never one about to expire.
         async with ctx.unit_of_work() as session:
-            await refresh_if_needed(
+            fresh = await refresh_if_needed(
                 session, oauth, tenant_id=credential.tenant_id, credential_id=credential.id
             )
+        if fresh.status == "broken":
+            raise Invalid(fresh.status_message, hint="Reconnect the account, then run the workflow again.")
     async with ctx.unit_of_work() as session:
         values = await vault.read_secret(
             session,
