@@ -9,7 +9,6 @@ provision call re-sends the same ones (a new key would lock n8n out of its own c
 
 from __future__ import annotations
 
-import secrets
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -22,7 +21,6 @@ from spreaders.provisioning import process
 from spreaders.provisioning.backends.kubernetes import targets
 from spreaders.provisioning.backends.kubernetes.backend import KubernetesBackend, owner_email
 from spreaders.provisioning.backends.kubernetes.manifests import InstanceSecrets, InstanceTarget
-from spreaders.provisioning.bootstrap_n8n import new_owner_password
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import DEDICATED, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
@@ -85,9 +83,7 @@ async def create(ctx: AppContext, tenant_id: str) -> N8nInstance:
         row.owner_email = owner_email(where)
         session.add(row)
         await session.flush()
-        process.seal(
-            ctx, row, {"encryption_key": secrets.token_hex(32), "owner_password": new_owner_password()}
-        )
+        process.seal_first_secrets(ctx, row)
     return row
 
 

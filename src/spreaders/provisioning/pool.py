@@ -22,7 +22,7 @@ from spreaders.errors import Conflict
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.provisioning import n8n_members, process
 from spreaders.provisioning.backends import local
-from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
+from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import SEAT, SHARED, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection
@@ -68,9 +68,7 @@ async def _create_shared(ctx: AppContext) -> N8nInstance:
         row.data_dir = str(ctx.settings.data_dir / "n8n" / row.id)
         session.add(row)
         await session.flush()
-        process.seal(
-            ctx, row, {"encryption_key": random.token_hex(32), "owner_password": new_owner_password()}
-        )
+        process.seal_first_secrets(ctx, row)
     return row
 
 

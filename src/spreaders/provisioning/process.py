@@ -8,6 +8,7 @@ Each step commits its own unit of work: a crash between steps leaves a record th
 from __future__ import annotations
 
 import json
+import secrets
 import time
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from spreaders.bootstrap import AppContext
 from spreaders.errors import Unavailable
 from spreaders.provisioning import installer
 from spreaders.provisioning.backends import local
+from spreaders.provisioning.bootstrap_n8n import new_owner_password
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import SHARED, N8nInstance
 from spreaders.vault.sealed import row_aad
@@ -52,6 +54,11 @@ def sealed_for(ctx: AppContext, tenant_id: str | None, instance_id: str, values:
 def seal(ctx: AppContext, instance: N8nInstance, values: dict[str, str]) -> None:
     """Seal `values` into the row, bound to its current owner (tenant, or the platform when NULL)."""
     instance.secrets = sealed_for(ctx, instance.tenant_id, instance.id, values)
+
+
+def seal_first_secrets(ctx: AppContext, instance: N8nInstance) -> None:
+    """Give a new instance its own n8n encryption key and owner password, sealed (made once, kept)."""
+    seal(ctx, instance, {"encryption_key": secrets.token_hex(32), "owner_password": new_owner_password()})
 
 
 def spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str) -> local.ProcessSpec:

@@ -7,8 +7,6 @@ orchestrator, the vault sync and the monitor need not know which kind they talk 
 
 from __future__ import annotations
 
-import secrets
-
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -18,7 +16,7 @@ from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Conflict, NotFound, Unavailable
 from spreaders.provisioning import k8s_instances, pool, process
 from spreaders.provisioning.backends import local
-from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
+from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import DEDICATED, SEAT, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
@@ -96,9 +94,7 @@ async def _create_dedicated(ctx: AppContext, tenant_id: str) -> N8nInstance:
         instance.data_dir = str(ctx.settings.data_dir / "n8n" / instance.id)
         session.add(instance)
         await session.flush()
-        process.seal(
-            ctx, instance, {"encryption_key": secrets.token_hex(32), "owner_password": new_owner_password()}
-        )
+        process.seal_first_secrets(ctx, instance)
     return instance
 
 
