@@ -51,6 +51,19 @@ async def _free_tenant(app: AppContext, name: str) -> str:
         return (await accounts.create_tenant(session, name=name)).id
 
 
+async def _neighbours(
+    app: AppContext, first: str, second: str
+) -> tuple[InstanceConnection, InstanceConnection]:
+    """Two new free tenants seated on the same shared process (the first one again when it took the
+    last seat of a full process and the second spilled into the next)."""
+    a = await provisioning.ensure_running(app, tenant_id=await _free_tenant(app, first))
+    b = await provisioning.ensure_running(app, tenant_id=await _free_tenant(app, second))
+    if a.base_url != b.base_url:
+        a = await provisioning.ensure_running(app, tenant_id=await _free_tenant(app, first))
+    assert a.base_url == b.base_url
+    return a, b
+
+
 def _api(conn: InstanceConnection) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         base_url=f"{conn.base_url}/api/v1", headers={"X-N8N-API-KEY": conn.api_key}, timeout=30
@@ -101,12 +114,10 @@ async def test_new_free_tenant_takes_a_warm_seat_in_about_a_second(pooled: AppCo
 async def test_free_tenants_share_a_process_with_their_own_ids_and_keys(
     pooled: AppContext, e2e_principal: Principal
 ) -> None:
-    a = await provisioning.ensure_running(pooled, tenant_id=await _free_tenant(pooled, "share a"))
-    b = await provisioning.ensure_running(pooled, tenant_id=await _free_tenant(pooled, "share b"))
+    a, b = await _neighbours(pooled, "share a", "share b")
     pro = await provisioning.ensure_running(pooled, tenant_id=e2e_principal.tenant_id)
     pro_status = await provisioning.status(pooled, tenant_id=e2e_principal.tenant_id)
 
-    assert a.base_url == b.base_url
     assert a.instance_id != b.instance_id and a.api_key != b.api_key
     assert pro.base_url != a.base_url  # a pro tenant keeps its own process
     assert pro_status is not None and pro_status.kind == "dedicated"
@@ -144,9 +155,9 @@ async def test_seat_secrets_are_resealed_to_the_claiming_tenant(pooled: AppConte
 async def test_one_tenant_cannot_see_change_or_run_anothers_workflows_executions_or_credentials(
     pooled: AppContext,
 ) -> None:
-    tenants = [await _free_tenant(pooled, "victim"), await _free_tenant(pooled, "intruder")]
-    a = await provisioning.ensure_running(pooled, tenant_id=tenants[0])
-    b = await provisioning.ensure_running(pooled, tenant_id=tenants[1])
+    a, b = await _neighbours(pooled, "victim", "intruder")
+    async with pooled.sessionmaker() as session:
+        tenants = [(await session.get_one(N8nInstance, c.instance_id)).tenant_id for c in (a, b)]
     path = f"spreaders-{uuid.uuid4().hex}"
     async with _api(a) as api_a, _api(b) as api_b, httpx.AsyncClient(timeout=30) as web:
         workflow = _webhook_workflow("victim's", path, SET_NODE)
@@ -198,8 +209,7 @@ async def test_one_tenant_cannot_see_change_or_run_anothers_workflows_executions
 async def test_a_tenant_cannot_run_its_workflow_with_anothers_credential(pooled: AppContext) -> None:
     """B learns A's credential id (it never could through the API) and wires it into its own
     workflow: n8n refuses to hand the credential to B's execution, so the secret never leaves."""
-    a = await provisioning.ensure_running(pooled, tenant_id=await _free_tenant(pooled, "owner of secret"))
-    b = await provisioning.ensure_running(pooled, tenant_id=await _free_tenant(pooled, "borrower"))
+    a, b = await _neighbours(pooled, "owner of secret", "borrower")
     path = f"spreaders-{uuid.uuid4().hex}"
     async with _api(a) as api_a, _api(b) as api_b, httpx.AsyncClient(timeout=30) as web:
         secret = {"name": "X-Secret", "value": f"secret-{uuid.uuid4().hex}"}
@@ -261,6 +271,23 @@ async def test_a_full_shared_process_spills_into_a_new_one(pooled: AppContext) -
     assert len(shared) >= 2 and all(n <= capacity for n in seats)
     assert sum(seats) == used + capacity - used % capacity + 1
     assert all([await _running_and_bootstrapped(pooled, row.id) for row in shared])
+
+
+async def test_refills_racing_for_the_same_room_never_overfill_a_process(pooled: AppContext) -> None:
+    """Two makers (say the monitor's refill and a claim with no warm seat) both see the same room:
+    the reservation makes the second count the first's seats, so no process passes its capacity."""
+    async with pooled.sessionmaker() as session:
+        used = sum([await pool.seats_used(session, row.id) for row in await pool.shared_instances(pooled)])
+    capacity = pooled.settings.pool.tenants_per_instance
+    room = capacity - used % capacity
+
+    made = await asyncio.gather(pool.add_seats(pooled, room), pool.add_seats(pooled, room))
+
+    assert made == [room, room]
+    async with pooled.sessionmaker() as session:
+        seats = [await pool.seats_used(session, row.id) for row in await pool.shared_instances(pooled)]
+    assert all(n <= capacity for n in seats), seats
+    assert sum(seats) == used + 2 * room
 
 
 async def _running_and_bootstrapped(app: AppContext, instance_id: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import secrets as random
 from datetime import timedelta
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -29,6 +29,10 @@ from spreaders.provisioning.schemas import InstanceConnection
 
 # Claims lost to concurrent claimers before giving up (each loss means someone else got a seat).
 CLAIM_ATTEMPTS = 5
+# A seat being made: counted against its process's room, never claimed.
+PENDING = "pending"
+# Making a batch of seats takes seconds; a reservation this old was left by a maker that died.
+STALE_RESERVATION = timedelta(minutes=10)
 
 
 async def seats_used(session: AsyncSession, pool_id: str) -> int:
@@ -92,49 +96,91 @@ async def ensure_shared_running(
         row.secrets, row.bootstrapped_at = fresh.secrets, fresh.bootstrapped_at
 
 
-async def _instance_with_room(ctx: AppContext) -> tuple[N8nInstance, int]:
-    """A shared process with free capacity (the oldest first), or a new one; and its free seats."""
-    async with ctx.sessionmaker() as session:
-        for row in await session.scalars(
-            select(N8nInstance).where(N8nInstance.kind == SHARED).order_by(N8nInstance.created_at)
-        ):
-            room = row.capacity - await seats_used(session, row.id)
-            if room > 0:
-                return row, room
-    row = await _create_shared(ctx)
-    return row, row.capacity
+async def _reserve_on(ctx: AppContext, row: N8nInstance, count: int) -> list[str]:
+    """Record up to `count` pending seats on one shared process, within its room; their ids.
+
+    The no-op UPDATE of the process row comes first so that concurrent reservers queue here (a row
+    lock on PostgreSQL, the write lock on SQLite) and each counts the seats the other just made:
+    without it two refills both saw the same room and filled a process past its capacity."""
+    async with ctx.unit_of_work() as session:
+        await session.execute(
+            update(N8nInstance)
+            .where(N8nInstance.id == row.id)
+            .values(capacity=N8nInstance.capacity)
+            .execution_options(synchronize_session=False)
+        )
+        room = row.capacity - await seats_used(session, row.id)
+        ids = [new_id("n8n") for _ in range(min(room, count, n8n_members.MAX_BATCH))]
+        session.add_all(
+            N8nInstance(
+                id=seat_id,
+                tenant_id=None,
+                kind=SEAT,
+                pool_id=row.id,
+                backend=row.backend,
+                status=PENDING,
+                version=row.version,
+            )
+            for seat_id in ids
+        )
+    return ids
+
+
+async def _reserve(ctx: AppContext, count: int) -> tuple[N8nInstance, list[str]]:
+    """Pending seats on the oldest shared process with room, recording a new process when all are full."""
+    while True:
+        for row in await shared_instances(ctx):
+            ids = await _reserve_on(ctx, row, count)
+            if ids:
+                return row, ids
+        await _create_shared(ctx)
+
+
+async def _release(ctx: AppContext, seat_ids: list[str]) -> None:
+    async with ctx.unit_of_work() as session:
+        await session.execute(
+            delete(N8nInstance).where(N8nInstance.id.in_(seat_ids), N8nInstance.status == PENDING)
+        )
 
 
 async def add_seats(ctx: AppContext, count: int, progress: ProgressFn | None = None) -> int:
     """Create up to `count` unclaimed seats, starting shared processes as needed; return how many."""
     made = 0
     while made < count:
-        row, room = await _instance_with_room(ctx)
-        await ensure_shared_running(ctx, row, progress)
-        members = await n8n_members.create_members(
-            base_url=row.base_url,
-            owner_api_key=process.opened(ctx, row)["api_key"],
-            count=min(room, count - made),
-            timeout_s=ctx.settings.n8n.request_timeout_s,
-        )
+        row, seat_ids = await _reserve(ctx, count - made)
+        try:
+            await ensure_shared_running(ctx, row, progress)
+            members = await n8n_members.create_members(
+                base_url=row.base_url,
+                owner_api_key=process.opened(ctx, row)["api_key"],
+                count=len(seat_ids),
+                timeout_s=ctx.settings.n8n.request_timeout_s,
+            )
+        except BaseException:
+            await _release(ctx, seat_ids)
+            raise
         async with ctx.unit_of_work() as session:
-            for member in members:
-                seat = N8nInstance(
-                    id=new_id("n8n"),
-                    tenant_id=None,
-                    kind=SEAT,
-                    pool_id=row.id,
-                    n8n_user_id=member.user_id,
-                    owner_email=member.email,
-                    backend=row.backend,
-                    status="ready",
-                    version=row.version,
-                    bootstrapped_at=utcnow(),
-                )
+            for seat_id, member in zip(seat_ids, members, strict=True):
+                seat = await session.get_one(N8nInstance, seat_id)
+                seat.n8n_user_id, seat.owner_email = member.user_id, member.email
+                seat.status, seat.bootstrapped_at = "ready", utcnow()
                 process.seal(ctx, seat, {"api_key": member.api_key, "password": member.password})
-                session.add(seat)
         made += len(members)
     return made
+
+
+async def drop_stale_reservations(ctx: AppContext) -> int:
+    """Delete pending seats older than STALE_RESERVATION (their maker died mid-way), so they stop
+    holding room on their process; return how many."""
+    async with ctx.unit_of_work() as session:
+        dropped = await session.execute(
+            delete(N8nInstance).where(
+                N8nInstance.kind == SEAT,
+                N8nInstance.status == PENDING,
+                N8nInstance.created_at < utcnow() - STALE_RESERVATION,
+            )
+        )
+    return int(dropped.rowcount)  # type: ignore[attr-defined]
 
 
 async def replenish(ctx: AppContext, progress: ProgressFn | None = None) -> int:
@@ -151,7 +197,7 @@ async def _try_claim(ctx: AppContext, tenant_id: str) -> N8nInstance | None:
         seat = await session.scalar(
             select(N8nInstance)
             .join(shared, shared.id == N8nInstance.pool_id)
-            .where(N8nInstance.kind == SEAT, N8nInstance.tenant_id.is_(None))
+            .where(N8nInstance.kind == SEAT, N8nInstance.tenant_id.is_(None), N8nInstance.status != PENDING)
             .order_by(case((shared.status == "running", 0), else_=1), N8nInstance.created_at, N8nInstance.id)
             .limit(1)
         )
@@ -235,6 +281,7 @@ async def maintain(ctx: AppContext) -> tuple[list[str], int]:
     Returns the stopped process ids and the seats made."""
     if not await shared_instances(ctx):
         return [], 0
+    await drop_stale_reservations(ctx)
     stopped = await stop_idle(ctx)
     return stopped, await replenish(ctx)
 
