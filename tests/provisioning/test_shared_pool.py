@@ -8,7 +8,6 @@ stops it at the end.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -17,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 import pytest_asyncio
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
@@ -91,24 +90,29 @@ def _webhook_workflow(name: str, path: str, then: dict[str, Any]) -> dict[str, A
 SET_NODE = {"type": "n8n-nodes-base.set", "typeVersion": 3.4, "parameters": {}}
 
 
-async def test_new_free_tenant_takes_a_warm_seat_in_about_a_second(pooled: AppContext) -> None:
-    spare_before = await pool.spare_seats(pooled)
+async def test_new_free_tenant_takes_a_warm_seat_without_making_one(pooled: AppContext) -> None:
+    """The claim takes a seat made ahead of time on a running process: nothing is invited, keyed or
+    started on the tenant's path (how long that takes is measured in benchmarks/provisioning_bench.py)."""
+    warm = await _warm_seat_ids(pooled)
     tenant = await _free_tenant(pooled, "warm seat")
 
-    started = time.perf_counter()
     conn = await provisioning.ensure_running(pooled, tenant_id=tenant)
     async with _api(conn) as api:
         listed = await api.get("/workflows")
-    elapsed = time.perf_counter() - started
 
-    assert spare_before >= 1
+    assert warm and conn.instance_id in warm
+    assert await _warm_seat_ids(pooled) == warm - {conn.instance_id}  # no seat made on the way
     assert listed.status_code == 200 and listed.json()["data"] == []
-    assert elapsed < 1.5, f"a warm seat took {elapsed:.2f}s"
-    assert await pool.spare_seats(pooled) == spare_before - 1
     status = await provisioning.status(pooled, tenant_id=tenant)
     assert status is not None and status.kind == "seat" and status.running
     assert status.id == conn.instance_id
     assert conn.api_key not in status.model_dump_json()
+
+
+async def _warm_seat_ids(app: AppContext) -> set[str]:
+    async with app.sessionmaker() as session:
+        query = select(N8nInstance.id).where(N8nInstance.kind == "seat", N8nInstance.tenant_id.is_(None))
+        return set((await session.scalars(query)).all())
 
 
 async def test_free_tenants_share_a_process_with_their_own_ids_and_keys(
