@@ -165,7 +165,7 @@ class ProvisioningSettings(BaseModel):
 
 
 class PoolSettings(BaseModel):
-    """The free tier's shared n8n pool on the local backend (`SPREADERS_POOL__*`, docs/provisioning.md)."""
+    """The free tier's shared n8n pool, on either backend (`SPREADERS_POOL__*`, docs/provisioning.md)."""
 
     # Tenants (n8n member users) one shared n8n process serves.
     tenants_per_instance: int = Field(default=8, ge=1, le=200)
@@ -187,8 +187,6 @@ class KubernetesSettings(BaseModel):
         default="spreaders-", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$", max_length=20
     )
     pool_namespace: str = Field(default="spreaders-pool", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    pool_instances: int = Field(default=1, ge=1, le=50)
-    tenants_per_pool_instance: int = Field(default=8, ge=1, le=100)
     # Public host names: `<namespace>.<domain>` per tenant; empty: no Ingress is made.
     ingress_domain: str = ""
     ingress_class: str = ""

@@ -162,8 +162,7 @@ async def test_deprovision_deletes_the_namespace_with_everything_and_reports_a_s
 async def test_pool_instances_are_applied_into_the_shared_namespace(
     api: KubeApiStandIn, backend: KubernetesBackend, settings: Settings
 ) -> None:
-    pool = targets.pool_targets(settings.model_copy(update={"kubernetes": settings.kubernetes.model_copy(
-        update={"pool_instances": 2})}))  # fmt: skip
+    pool = [targets.pool_target(settings, instance_id=f"n8n_{i}", capacity=8) for i in range(2)]
     for target in pool:
         await backend.provision(target, SECRETS)
 

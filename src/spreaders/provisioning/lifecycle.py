@@ -28,7 +28,7 @@ from spreaders.provisioning import installer, k8s_instances, n8n_cli, process, q
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.installer import ProgressFn
-from spreaders.provisioning.models import SEAT, InstanceBackup, N8nInstance
+from spreaders.provisioning.models import DEDICATED, SEAT, InstanceBackup, N8nInstance
 from spreaders.provisioning.schemas import InstanceRead
 from spreaders.provisioning.tiers import Resources, get_tier
 from spreaders.vault.sealed import row_aad
@@ -272,9 +272,11 @@ async def _reactivate(ctx: AppContext, client: N8nClient, tenant_id: str, instan
 
 
 async def stop_idle(ctx: AppContext, *, idle_minutes: int) -> list[str]:
-    """Stop running local instances with no run for `idle_minutes`; return their ids.
+    """Stop running dedicated instances with no run for `idle_minutes`; return their ids.
 
-    The next run wakes an instance (`ensure_running` starts a stopped one); its data stays.
+    A local process ends; on Kubernetes the Deployment goes to no pod, its volume claim kept. The next
+    run wakes an instance (`ensure_running` starts or scales back a stopped one); its data stays.
+    Shared pool instances follow their own rule (`pool.stop_idle`): their runs are recorded by seat.
     """
     cutoff = utcnow() - timedelta(minutes=idle_minutes)
     last_run = (
@@ -284,18 +286,23 @@ async def stop_idle(ctx: AppContext, *, idle_minutes: int) -> list[str]:
     )
     async with ctx.sessionmaker() as session:
         query = (
-            select(N8nInstance.id, N8nInstance.pid)
+            select(N8nInstance)
             .outerjoin(last_run, last_run.c.instance_id == N8nInstance.id)
             .where(
+                N8nInstance.kind == DEDICATED,
                 N8nInstance.status == "running",
                 N8nInstance.created_at < cutoff,
                 (last_run.c.at.is_(None)) | (last_run.c.at < cutoff),
             )
         )
-        idle = (await session.execute(query)).all()
+        idle = (await session.scalars(query)).all()
     stopped = []
-    for instance_id, pid in idle:
-        if local.pid_alive(pid):
-            await _stop(ctx, instance_id)
-            stopped.append(instance_id)
+    for row in idle:
+        if row.backend == k8s_instances.BACKEND:
+            await k8s_instances.halt(ctx, row)
+        elif local.pid_alive(row.pid):
+            await _stop(ctx, row.id)
+        else:
+            continue
+        stopped.append(row.id)
     return stopped
