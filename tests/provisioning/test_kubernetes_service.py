@@ -14,6 +14,8 @@ import asyncio
 import base64
 import dataclasses
 import json
+import os
+import sqlite3
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -28,7 +30,7 @@ from sqlalchemy import select
 from spreaders.accounts import service as accounts
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import utcnow
-from spreaders.errors import Invalid, Unavailable
+from spreaders.errors import Conflict, Unavailable
 from spreaders.provisioning import installer, lifecycle, pool, process
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
@@ -37,7 +39,7 @@ from spreaders.provisioning.models import N8nInstance
 from spreaders.provisioning.tiers import TIERS
 from spreaders.settings import KubernetesSettings, PoolSettings, ProvisioningSettings
 
-from .kube_api import KubeApiStandIn
+from .kube_api import ExecRunner, KubeApiStandIn
 from .kube_schemas import validate_strict
 
 pytestmark = pytest.mark.e2e
@@ -166,8 +168,8 @@ def _secret_keys(api: KubeApiStandIn, namespace: str) -> list[str]:
     ]
 
 
-async def test_a_pro_tenant_gets_a_recorded_bootstrapped_instance_that_stops_restarts_and_scales(
-    kube_app: AppContext, api: KubeApiStandIn, pod: local.ProcessSpec, kubelet: None
+async def test_a_pro_tenant_gets_an_instance_that_stops_scales_idles_and_restores_from_its_backup(
+    kube_app: AppContext, api: KubeApiStandIn, pod: local.ProcessSpec, kubelet: None, tmp_path: Path
 ) -> None:
     tenant_id = await _tenant(kube_app, "pro")
     said: list[str] = []
@@ -216,10 +218,116 @@ async def test_a_pro_tenant_gets_a_recorded_bootstrapped_instance_that_stops_res
     assert scaled.instance.tier == "enterprise" and scaled.resources == TIERS["enterprise"].resources
     assert await provisioning.ensure_running(kube_app, tenant_id=tenant_id) == conn
 
-    with pytest.raises(Invalid, match="runs on Kubernetes") as caught:
-        await lifecycle.deprovision(kube_app, tenant_id=tenant_id, instance_id=row.id)
-    assert namespace in (caught.value.hint or "")
-    assert (await _row(kube_app, tenant_id)).status == "running"
+    # Idle cleanup: no run for longer than the limit -> no pod (the claim stays); the next run wakes it.
+    await _backdate(kube_app, row.id, timedelta(hours=2))
+    assert await lifecycle.stop_idle(kube_app, idle_minutes=30) == [row.id]
+    deployment = api.get("deployments", namespace, "n8n")
+    assert deployment is not None and deployment["spec"]["replicas"] == 0
+    assert api.get("persistentvolumeclaims", namespace, "n8n-data") is not None
+    assert (await _row(kube_app, tenant_id)).status == "stopped"
+    assert await provisioning.ensure_running(kube_app, tenant_id=tenant_id) == conn
+    deployment = api.get("deployments", namespace, "n8n")
+    assert deployment is not None and deployment["spec"]["replicas"] == 1
+
+    await _deprovision_then_restore(kube_app, api, pod, tenant_id, row.id, conn.api_key, tmp_path)
+
+
+def _pod_commands(pod: local.ProcessSpec, shims: Path) -> ExecRunner:
+    """Run `kubectl exec`'d commands next to the n8n standing in for the pod, with its environment
+    (the pod's container has `n8n` on its PATH; here a shim runs the same n8n release)."""
+    shims.mkdir(exist_ok=True)
+    shim = shims / "n8n"
+    shim.write_text(f'#!/bin/sh\nexec node "{pod.binary}" "$@"\n')
+    shim.chmod(0o755)
+
+    def runner(namespace: str, deployment: str, command: list[str]) -> dict[str, str]:
+        env = local.instance_env(pod, os.environ)
+        return env | {"PATH": f"{shims}{os.pathsep}{env.get('PATH', '')}"}
+
+    return runner
+
+
+def _stored_credential(pod: local.ProcessSpec, credential_id: str) -> tuple[str, str] | None:
+    """The credential's name and encrypted data as the pod's n8n database holds them."""
+    with sqlite3.connect(pod.data_dir / ".n8n" / "database.sqlite") as db:
+        found = db.execute(
+            "SELECT name, data FROM credentials_entity WHERE id = ?", (credential_id,)
+        ).fetchone()
+    return (str(found[0]), str(found[1])) if found else None
+
+
+async def _deprovision_then_restore(
+    app: AppContext,
+    api: KubeApiStandIn,
+    pod: local.ProcessSpec,
+    tenant_id: str,
+    instance_id: str,
+    api_key: str,
+    tmp_path: Path,
+) -> None:
+    api.run_commands_with(_pod_commands(pod, tmp_path / "shims"))
+    namespace = f"spreaders-{tenant_id.replace('_', '-')}"
+    async with httpx.AsyncClient(
+        base_url=f"{pod.base_url}/api/v1", headers={"X-N8N-API-KEY": api_key}, timeout=30
+    ) as http:
+        credential = (
+            await http.post(
+                "/credentials",
+                json={
+                    "name": "shop token",
+                    "type": "httpHeaderAuth",
+                    "data": {"name": "X-Token", "value": "s3cr3t"},
+                },
+            )
+        ).json()
+        workflow = (
+            await http.post(
+                "/workflows",
+                json={"name": "kept across restore", "nodes": [], "connections": {}, "settings": {}},
+            )
+        ).json()
+        before = _stored_credential(pod, credential["id"])
+        said: list[str] = []
+
+        backup = await lifecycle.deprovision(
+            app, tenant_id=tenant_id, instance_id=instance_id, progress=said.append
+        )
+
+        exported = json.loads((Path(backup.path) / "credentials.json").read_text())
+        assert (backup.workflows, backup.credentials) == (1, 1) and not backup.restored
+        assert [c["id"] for c in exported] == [credential["id"]] and "s3cr3t" not in json.dumps(exported)
+        assert [w["id"] for w in json.loads((Path(backup.path) / "workflows.json").read_text())] == [
+            workflow["id"]
+        ]
+        assert (await _row(app, tenant_id)).status == "deprovisioned"
+        assert api.get("deployments", namespace, "n8n") is None  # the namespace went with its objects
+        assert any("public API" in line for line in said) and any("n8n CLI" in line for line in said)
+        # A new instance starts empty: empty the n8n standing in for the pod.
+        assert (await http.delete(f"/workflows/{workflow['id']}")).status_code == 200
+        assert (await http.delete(f"/credentials/{credential['id']}")).status_code == 200
+        assert _stored_credential(pod, credential["id"]) is None
+
+    restored = await lifecycle.restore(app, tenant_id=tenant_id, instance_id=instance_id)
+
+    assert restored.instance.status == "running" and restored.healthy and restored.backups[0].restored
+    assert _stored_credential(pod, credential["id"]) == before  # same id, same ciphertext, same key
+    conn = await provisioning.connect(app, tenant_id=tenant_id)
+    assert conn.api_key != api_key  # the new instance minted the platform a new key
+    async with httpx.AsyncClient(timeout=30) as http:
+        back = await http.get(
+            f"{conn.base_url}/api/v1/workflows/{workflow['id']}", headers={"X-N8N-API-KEY": conn.api_key}
+        )
+    assert back.status_code == 200 and back.json()["name"] == "kept across restore"
+    namespace_now = api.get("namespaces", "", namespace)
+    assert namespace_now is not None and "deletionTimestamp" not in namespace_now["metadata"]
+    scripts = [r.params["command"][-1] for r in api.sent("GET") if r.path.endswith("/exec")]
+    assert [next(w for w in s.split() if w.startswith(("export:", "import:"))) for s in scripts] == [
+        "export:credentials",
+        "import:credentials",
+        "import:workflow",
+    ]
+    with pytest.raises(Conflict, match="not deprovisioned"):
+        await lifecycle.restore(app, tenant_id=tenant_id, instance_id=instance_id)
 
 
 async def _backdate(app: AppContext, instance_id: str, by: timedelta) -> None:

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Conflict, Invalid, Unavailable
+from spreaders.errors import Conflict, Unavailable
 from spreaders.provisioning import process
 from spreaders.provisioning.backends.kubernetes import targets
 from spreaders.provisioning.backends.kubernetes.backend import KubernetesBackend, owner_email
@@ -50,7 +50,8 @@ def reach_url(ctx: AppContext, row: N8nInstance) -> str:
 
 
 @asynccontextmanager
-async def _backend(ctx: AppContext) -> AsyncIterator[KubernetesBackend]:
+async def cluster(ctx: AppContext) -> AsyncIterator[KubernetesBackend]:
+    """A backend connected to the configured cluster, closed on leaving."""
     backend = await KubernetesBackend.connect(ctx.settings.kubernetes)
     try:
         yield backend
@@ -105,9 +106,9 @@ async def _ready(ctx: AppContext, row: N8nInstance, where: InstanceTarget, value
     key = f"k8s-ready:{row.id}"
     if ctx.recently_checked.get(key, 0.0) > time.monotonic():
         return True
-    async with _backend(ctx) as backend:
-        cluster = await backend.status(where)
-    if cluster is None or not cluster.ready:
+    async with cluster(ctx) as backend:
+        found = await backend.status(where)
+    if found is None or not found.ready:
         return False
     ctx.recently_checked[key] = time.monotonic() + process.HEALTH_TTL_S
     return True
@@ -125,7 +126,7 @@ async def ensure_running(
     if await _ready(ctx, row, where, values):
         return InstanceConnection(instance_id=row.id, base_url=reach_url(ctx, row), api_key=values["api_key"])
     keys = InstanceSecrets(encryption_key=values["encryption_key"], owner_password=values["owner_password"])
-    async with _backend(ctx) as backend:
+    async with cluster(ctx) as backend:
         say(f"applying n8n's objects in namespace {where.namespace}")
         await backend.provision(where, keys)
         await _set_status(ctx, row.id, "starting")
@@ -161,9 +162,9 @@ def connection(ctx: AppContext, row: N8nInstance) -> InstanceConnection | None:
 
 async def read(ctx: AppContext, row: N8nInstance, seat: N8nInstance | None = None) -> InstanceRead:
     """The record (or a seat on this shared instance), with readiness as the cluster reports it."""
-    async with _backend(ctx) as backend:
-        cluster = await backend.status(target(ctx, row))
-    ready = cluster is not None and cluster.ready
+    async with cluster(ctx) as backend:
+        found = await backend.status(target(ctx, row))
+    ready = found is not None and found.ready
     shown = seat or row
     return InstanceRead(
         id=shown.id,
@@ -178,7 +179,7 @@ async def read(ctx: AppContext, row: N8nInstance, seat: N8nInstance | None = Non
         bootstrapped=shown.bootstrapped_at is not None,
         data_dir=row.data_dir,
         created_at=shown.created_at,
-        last_error=row.last_error or (cluster.message if cluster and not ready else ""),
+        last_error=row.last_error or (found.message if found and not ready else ""),
         tier=shown.tier,
         heap_mb=shown.heap_mb,
     )
@@ -186,7 +187,7 @@ async def read(ctx: AppContext, row: N8nInstance, seat: N8nInstance | None = Non
 
 async def halt(ctx: AppContext, row: N8nInstance) -> None:
     """Scale the Deployment to no pod; the volume, Secret and record stay, the next run scales it back."""
-    async with _backend(ctx) as backend:
+    async with cluster(ctx) as backend:
         await backend.stop(target(ctx, row))
     ctx.recently_checked.pop(f"k8s-ready:{row.id}", None)
     await _set_status(ctx, row.id, "stopped")
@@ -204,16 +205,20 @@ async def scale(ctx: AppContext, row: N8nInstance, tier: Tier) -> None:
     next `ensure_running` waits for it."""
     if row.status == "deprovisioned":
         raise Conflict(f"Instance {row.id} is deprovisioned.", hint="Provision a new one, then scale it.")
-    async with _backend(ctx) as backend:
+    async with cluster(ctx) as backend:
         await backend.scale(target(ctx, row, tier))
     if row.status == "running":
         await _set_status(ctx, row.id, "starting")
 
 
-def deprovision_refused(row: N8nInstance) -> Invalid:
-    return Invalid(
-        f"Instance {row.id} runs on Kubernetes; deprovisioning backs up through the n8n CLI, which runs "
-        "next to a local instance's data folder only.",
-        hint="Export its workflows first (n8n's REST API or `kubectl exec`), then delete the namespace "
-        f"{row.data_dir.removeprefix('k8s://').split('/')[0]}.",
-    )
+async def remove(ctx: AppContext, row: N8nInstance) -> None:
+    """Delete a dedicated instance's namespace with everything in it (its volume's data included)."""
+    async with cluster(ctx) as backend:
+        await backend.deprovision(target(ctx, row).namespace)
+    ctx.recently_checked.pop(f"k8s-ready:{row.id}", None)
+
+
+async def wait_removed(ctx: AppContext, row: N8nInstance) -> None:
+    """Wait until the namespace of a removed instance is gone, so a new one can be made under its name."""
+    async with cluster(ctx) as backend:
+        await backend.wait_gone(target(ctx, row).namespace, timeout_s=ctx.settings.kubernetes.ready_timeout_s)
