@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -35,9 +36,10 @@ from spreaders.provisioning import installer, lifecycle, pool, process
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.backends.kubernetes import targets
-from spreaders.provisioning.models import N8nInstance
+from spreaders.provisioning.models import InstanceBackup, N8nInstance
 from spreaders.provisioning.tiers import TIERS
 from spreaders.settings import KubernetesSettings, PoolSettings, ProvisioningSettings
+from spreaders.vault.sealed import row_aad
 
 from .kube_api import ExecRunner, KubeApiStandIn
 from .kube_schemas import validate_strict
@@ -256,6 +258,17 @@ def _stored_credential(pod: local.ProcessSpec, credential_id: str) -> tuple[str,
     return (str(found[0]), str(found[1])) if found else None
 
 
+async def _archive(app: AppContext, tenant_id: str, backup_id: str) -> dict[str, Any]:
+    """The backup kept in the database, sealed for its tenant (opened the way restore opens it)."""
+    async with app.sessionmaker() as session:
+        backup = await session.get_one(InstanceBackup, backup_id)
+    assert backup.archive is not None and b"shop token" not in backup.archive
+    opened: dict[str, Any] = json.loads(
+        app.cipher.open(backup.archive, aad=row_aad(tenant_id, "instance_backups", backup_id))
+    )
+    return opened
+
+
 async def _deprovision_then_restore(
     app: AppContext,
     api: KubeApiStandIn,
@@ -293,12 +306,12 @@ async def _deprovision_then_restore(
             app, tenant_id=tenant_id, instance_id=instance_id, progress=said.append
         )
 
-        exported = json.loads((Path(backup.path) / "credentials.json").read_text())
         assert (backup.workflows, backup.credentials) == (1, 1) and not backup.restored
-        assert [c["id"] for c in exported] == [credential["id"]] and "s3cr3t" not in json.dumps(exported)
-        assert [w["id"] for w in json.loads((Path(backup.path) / "workflows.json").read_text())] == [
-            workflow["id"]
-        ]
+        assert backup.path == f"db://instance_backups/{backup.id}"
+        archive = await _archive(app, tenant_id, backup.id)
+        assert [c["id"] for c in archive["credentials"]] == [credential["id"]]
+        assert [w["id"] for w in archive["workflows"]] == [workflow["id"]]
+        assert "s3cr3t" not in json.dumps(archive["credentials"])  # still encrypted with the instance's key
         assert (await _row(app, tenant_id)).status == "deprovisioned"
         assert api.get("deployments", namespace, "n8n") is None  # the namespace went with its objects
         assert any("public API" in line for line in said) and any("n8n CLI" in line for line in said)

@@ -1,6 +1,7 @@
 """Back up an n8n instance on Kubernetes before it is deprovisioned, and restore it into a new one.
 
-Both go through the running pod, since the platform has no access to its volume:
+Both go through the running pod, since the platform has no access to its volume (the backup itself is
+kept sealed in the platform's database, provisioning/lifecycle.py):
 - workflows through n8n's public API with the platform's key (paged; the JSON the platform deploys);
 - credentials through `n8n export:credentials` run inside the pod (pods/exec, what `kubectl exec`
   does): the public API never returns credential data. They stay encrypted with the instance's key,
@@ -16,9 +17,8 @@ n8n export:workflow` for a running container: SQLite serialises the writers.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from spreaders.bootstrap import AppContext
@@ -73,11 +73,17 @@ def _workflow(found: dict[str, Any]) -> dict[str, Any]:
     return {key: found[key] for key in WORKFLOW_FIELDS if key in found} | {"active": False}
 
 
-async def export(
-    ctx: AppContext, row: N8nInstance, folder: Path, progress: ProgressFn | None = None
-) -> tuple[int, int]:
-    """Write the instance's workflows and (encrypted) credentials to `folder`; return how many of
-    each. A stopped instance is scaled back up first: only a running pod can be asked."""
+@dataclass(frozen=True)
+class Backup:
+    """An instance's workflows (as n8n's `export:workflow` writes them) and credentials (encrypted)."""
+
+    workflows: list[dict[str, Any]]
+    credentials: list[dict[str, Any]]
+
+
+async def export(ctx: AppContext, row: N8nInstance, progress: ProgressFn | None = None) -> Backup:
+    """Read the instance's workflows and (encrypted) credentials. A stopped instance is scaled back up
+    first: only a running pod can be asked."""
     say = progress or (lambda _message: None)
     connection = await k8s_instances.ensure_running(ctx, row, say)
     where = k8s_instances.target(ctx, row)
@@ -91,26 +97,23 @@ async def export(
     if result.exit_code != 0 and not nothing:
         raise _failed("export:credentials", result, where.namespace)
     credentials = json.loads(result.stdout) if result.exit_code == 0 else []
-    await asyncio.to_thread(folder.mkdir, parents=True, exist_ok=True)
-    await asyncio.to_thread((folder / n8n_cli.WORKFLOWS_FILE).write_text, json.dumps(workflows))
-    await asyncio.to_thread((folder / n8n_cli.CREDENTIALS_FILE).write_text, json.dumps(credentials))
-    return len(workflows), len(credentials)
+    return Backup(workflows=workflows, credentials=credentials)
 
 
 async def import_into(
-    ctx: AppContext, row: N8nInstance, folder: Path, progress: ProgressFn | None = None
+    ctx: AppContext, row: N8nInstance, backup: Backup, progress: ProgressFn | None = None
 ) -> None:
-    """Import a backup made by `export` (or by the local backend) into the instance's running pod."""
+    """Import a backup made by `export` into the instance's running pod (credentials first)."""
     say = progress or (lambda _message: None)
     where = k8s_instances.target(ctx, row)
     async with k8s_instances.cluster(ctx) as backend:
-        for command, name in (
-            ("import:credentials", n8n_cli.CREDENTIALS_FILE),
-            ("import:workflow", n8n_cli.WORKFLOWS_FILE),
+        for command, items in (
+            ("import:credentials", backup.credentials),
+            ("import:workflow", backup.workflows),
         ):
-            data = await asyncio.to_thread((folder / name).read_bytes)
-            if not json.loads(data):
+            if not items:
                 continue
+            data = json.dumps(items).encode()
             say(f"n8n {command} in a pod of {where.namespace}")
             script = _import_script(command, len(data))
             result = await backend.exec(where, ["sh", "-c", script], stdin=data, timeout_s=CLI_TIMEOUT_S)

@@ -1,16 +1,18 @@
-"""Operations on a tenant's local n8n instance: status, scale to another tier, deprovision with a
-backup first, restore from that backup, and stopping idle instances.
+"""Operations on a tenant's n8n instance (local or Kubernetes): status, scale to another tier,
+deprovision with a backup first, restore from that backup, and stopping idle instances.
 
-Deprovisioning keeps the instance row (as `deprovisioned`, no process, no data folder): executions,
+Deprovisioning keeps the instance row (as `deprovisioned`, no process, no data): executions,
 deployments and credential links refer to it, and their history must survive. Restore brings the
-same row back with a fresh data folder, the backup imported and the same encryption key, so the
-credentials in the backup decrypt and the ids the platform recorded still name the same objects.
+same row back with fresh data (a new folder, or a new namespace and pod), the backup imported and the
+same encryption key, so the credentials in the backup decrypt and the ids the platform recorded still
+name the same objects.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -180,15 +182,18 @@ async def deprovision(
         )
     values = process.opened(ctx, row)
     backup_id = new_id("bak")
-    folder = ctx.settings.data_dir / "backups" / backup_id
-    say(f"exporting workflows and credentials to {folder}")
+    archive: k8s_backup.Backup | None = None
     if row.backend == k8s_instances.BACKEND:
-        workflows, credentials = await k8s_backup.export(ctx, row, folder, say)
+        archive = await k8s_backup.export(ctx, row, say)
+        where = f"db://instance_backups/{backup_id}"
+        workflows, credentials = len(archive.workflows), len(archive.credentials)
     else:
-        say("stopping n8n")
+        folder = ctx.settings.data_dir / "backups" / backup_id
+        say(f"stopping n8n; exporting workflows and credentials to {folder}")
         await _stop(ctx, instance_id)
         spec = await _spec(ctx, row, values["encryption_key"])
         workflows, credentials = await n8n_cli.export_all(spec, folder)
+        where = str(folder)
     keep = {"encryption_key": values["encryption_key"], "owner_password": values["owner_password"]}
     async with ctx.unit_of_work() as session:
         backup = InstanceBackup(
@@ -196,12 +201,14 @@ async def deprovision(
             tenant_id=tenant_id,
             instance_id=instance_id,
             tier=row.tier,
-            path=str(folder),
+            path=where,
             workflows=workflows,
             credentials=credentials,
             secrets=b"",
         )
         backup.secrets = ctx.cipher.seal(json.dumps(keep).encode(), aad=_backup_aad(backup))
+        if archive is not None:
+            backup.archive = ctx.cipher.seal(json.dumps(asdict(archive)).encode(), aad=_backup_aad(backup))
         session.add(backup)
         stored = await session.get_one(N8nInstance, instance_id)
         stored.status, stored.pid, stored.bootstrapped_at = "deprovisioned", None, None
@@ -280,7 +287,9 @@ async def _restore_on_kubernetes(
     assert row.tenant_id is not None
     conn = await provisioning.ensure_running(ctx, tenant_id=row.tenant_id, progress=say)
     say(f"importing {backup.workflows} workflows and {backup.credentials} credentials from {backup.path}")
-    await k8s_backup.import_into(ctx, row, Path(backup.path), say)
+    assert backup.archive is not None
+    archive = json.loads(ctx.cipher.open(backup.archive, aad=_backup_aad(backup)))
+    await k8s_backup.import_into(ctx, row, k8s_backup.Backup(**archive), say)
     async with ctx.unit_of_work() as session:
         (await session.get_one(InstanceBackup, backup.id)).restored_at = utcnow()
     return conn
