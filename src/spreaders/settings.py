@@ -171,7 +171,8 @@ class PoolSettings(BaseModel):
     tenants_per_instance: int = Field(default=8, ge=1, le=200)
     # Member users kept created, keyed and unclaimed, so a new free tenant only claims one.
     warm_seats: int = Field(default=2, ge=0, le=50)
-    # The V8 heap of a shared process: the sum of its tenants' needs, not the per-tenant share.
+    # The V8 heap of a local shared process: the sum of its tenants' needs, not the per-tenant share
+    # (on Kubernetes a pool pod's heap is 75 % of its memory limit, the free tier's times its seats).
     memory_limit_mb: int = Field(default=1536, ge=256)
     # A shared instance none of whose tenants ran anything for this long is stopped (0: never).
     idle_stop_minutes: float = Field(default=0.0, ge=0)
