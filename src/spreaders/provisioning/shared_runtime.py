@@ -78,8 +78,9 @@ class KubernetesRuntime:
 
     async def start(self, ctx: AppContext, row: N8nInstance, progress: ProgressFn | None) -> str:
         connection = await k8s_instances.ensure_running(ctx, row, progress)
-        fresh = await k8s_instances.reload(ctx, row.id)
-        row.secrets, row.bootstrapped_at, row.status = fresh.secrets, fresh.bootstrapped_at, fresh.status
+        if row.status != "running" or row.bootstrapped_at is None:  # it was just started: as recorded now
+            fresh = await k8s_instances.reload(ctx, row.id)
+            row.secrets, row.bootstrapped_at, row.status = fresh.secrets, fresh.bootstrapped_at, fresh.status
         return connection.api_key
 
     def url(self, ctx: AppContext, row: N8nInstance) -> str:
