@@ -165,13 +165,14 @@ class ProvisioningSettings(BaseModel):
 
 
 class PoolSettings(BaseModel):
-    """The free tier's shared n8n pool on the local backend (`SPREADERS_POOL__*`, docs/provisioning.md)."""
+    """The free tier's shared n8n pool, on either backend (`SPREADERS_POOL__*`, docs/provisioning.md)."""
 
     # Tenants (n8n member users) one shared n8n process serves.
     tenants_per_instance: int = Field(default=8, ge=1, le=200)
     # Member users kept created, keyed and unclaimed, so a new free tenant only claims one.
     warm_seats: int = Field(default=2, ge=0, le=50)
-    # The V8 heap of a shared process: the sum of its tenants' needs, not the per-tenant share.
+    # The V8 heap of a local shared process: the sum of its tenants' needs, not the per-tenant share
+    # (on Kubernetes a pool pod's heap is 75 % of its memory limit, the free tier's times its seats).
     memory_limit_mb: int = Field(default=1536, ge=256)
     # A shared instance none of whose tenants ran anything for this long is stopped (0: never).
     idle_stop_minutes: float = Field(default=0.0, ge=0)
@@ -187,8 +188,6 @@ class KubernetesSettings(BaseModel):
         default="spreaders-", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?-?$", max_length=20
     )
     pool_namespace: str = Field(default="spreaders-pool", pattern=r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-    pool_instances: int = Field(default=1, ge=1, le=50)
-    tenants_per_pool_instance: int = Field(default=8, ge=1, le=100)
     # Public host names: `<namespace>.<domain>` per tenant; empty: no Ingress is made.
     ingress_domain: str = ""
     ingress_class: str = ""

@@ -8,6 +8,7 @@ expansion, the kubelet's probes (readiness is flipped by the test)."""
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -147,23 +148,59 @@ async def test_scale_down_keeps_the_larger_volume_since_claims_cannot_shrink(
     assert deployment["spec"]["template"]["spec"]["containers"][0]["resources"]["limits"]["memory"] == "2Gi"
 
 
-async def test_deprovision_deletes_the_namespace_with_everything_and_reports_a_second_call(
+async def test_deprovision_deletes_the_namespace_which_terminates_before_it_can_be_made_again(
     api: KubeApiStandIn, backend: KubernetesBackend, settings: Settings
 ) -> None:
     target = _target(settings)
     await backend.provision(target, SECRETS)
 
     assert await backend.deprovision(target.namespace) is True
-    assert await backend.deprovision(target.namespace) is False
+
     assert api.get("deployments", target.namespace, "n8n") is None
     assert await backend.status(target) is None
+    namespace = api.get("namespaces", "", target.namespace)
+    assert namespace is not None and namespace["status"]["phase"] == "Terminating"
+    with pytest.raises(UpstreamError, match="403"):  # no new content in a terminating namespace
+        await backend.provision(target, SECRETS)
+    await backend.wait_gone(target.namespace, timeout_s=5)
+    assert await backend.deprovision(target.namespace) is False
+    await backend.provision(target, SECRETS)  # a new instance in a new namespace of the same name
+    assert api.get("deployments", target.namespace, "n8n") is not None
+
+
+async def test_a_command_runs_in_the_ready_pod_with_its_stdin_output_and_exit_code(
+    api: KubeApiStandIn, backend: KubernetesBackend, settings: Settings, tmp_path: Path
+) -> None:
+    target = _target(settings)
+    ran: list[tuple[str, str, list[str]]] = []
+
+    def runner(namespace: str, deployment: str, command: list[str]) -> dict[str, str]:
+        ran.append((namespace, deployment, command))
+        return {"PATH": os.environ["PATH"], "WHERE": str(tmp_path)}
+
+    api.run_commands_with(runner)
+    await backend.provision(target, SECRETS)
+    with pytest.raises(Unavailable, match="no ready pod"):
+        await backend.exec(target, ["true"], timeout_s=5)
+    api.set_ready(target.namespace, target.name)
+    script = 'head -c 11 > "$WHERE/in" && cat "$WHERE/in" && echo "to stderr" >&2 && exit 3'
+
+    result = await backend.exec(target, ["sh", "-c", script], stdin=b"hello world and more", timeout_s=10)
+
+    assert (result.exit_code, result.stdout, result.stderr) == (3, b"hello world", b"to stderr\n")
+    assert ran == [(target.namespace, "n8n", ["sh", "-c", script])]
+    [request] = [r for r in api.sent("GET") if r.path.endswith("/exec")]
+    assert request.path == f"/api/v1/namespaces/{target.namespace}/pods/n8n-1x7f9c/exec"
+    assert request.params["container"] == ["n8n"] and request.params["stdin"] == ["true"]
+    big = b"x" * 300_000  # past one websocket frame's 16-bit length
+    done = await backend.exec(target, ["sh", "-c", "head -c 300000 | wc -c"], stdin=big, timeout_s=10)
+    assert (done.exit_code, done.stdout.strip()) == (0, b"300000")
 
 
 async def test_pool_instances_are_applied_into_the_shared_namespace(
     api: KubeApiStandIn, backend: KubernetesBackend, settings: Settings
 ) -> None:
-    pool = targets.pool_targets(settings.model_copy(update={"kubernetes": settings.kubernetes.model_copy(
-        update={"pool_instances": 2})}))  # fmt: skip
+    pool = [targets.pool_target(settings, instance_id=f"n8n_{i}", capacity=8) for i in range(2)]
     for target in pool:
         await backend.provision(target, SECRETS)
 

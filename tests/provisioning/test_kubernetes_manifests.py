@@ -14,7 +14,7 @@ import pytest
 from spreaders.errors import Invalid
 from spreaders.provisioning.backends.kubernetes import manifests, targets
 from spreaders.provisioning.backends.kubernetes.manifests import InstanceSecrets, InstanceTarget
-from spreaders.provisioning.backends.local import QUIET_ENV
+from spreaders.provisioning.backends.local import QUIET_ENV, SHARED_EXCLUDED_NODES
 from spreaders.provisioning.tiers import TIERS
 from spreaders.settings import Settings
 
@@ -31,12 +31,14 @@ def _settings(**kube: Any) -> Settings:
 def _every_target() -> list[tuple[str, InstanceTarget]]:
     found = []
     for label, kube in (("internal", {}), ("public", PUBLIC), ("plain-http", {"ingress_domain": "x.test"})):
-        settings = _settings(**kube, pool_instances=2, storage_class="fast-ssd")
+        settings = _settings(**kube, storage_class="fast-ssd")
         for tier in ("pro", "enterprise"):
             found.append((f"{label}-{tier}", targets.dedicated_target(
                 settings, tenant_id="ten_0123456789abcdef", instance_id="n8n_42", tier=TIERS[tier]
             )))  # fmt: skip
-        found += [(f"{label}-{t.name}", t) for t in targets.pool_targets(settings)]
+        for capacity in (1, 8):
+            pool = targets.pool_target(settings, instance_id="n8n_0123456789abcdef0123", capacity=capacity)
+            found.append((f"{label}-pool-{capacity}", pool))
     return found
 
 
@@ -93,12 +95,29 @@ def test_free_tier_has_no_dedicated_instance() -> None:
 
 
 def test_pool_instances_share_one_namespace_each_sized_for_its_tenants() -> None:
-    pool = targets.pool_targets(_settings(pool_instances=3, tenants_per_pool_instance=4))
+    settings = _settings()
+    pool = [targets.pool_target(settings, instance_id=f"n8n_{i}abc", capacity=4) for i in range(3)]
 
     assert {t.namespace for t in pool} == {"spreaders-pool"}
-    assert [t.name for t in pool] == ["n8n-pool-0", "n8n-pool-1", "n8n-pool-2"]
+    assert [t.name for t in pool] == ["n8n-pool-0abc", "n8n-pool-1abc", "n8n-pool-2abc"]
     assert pool[0].resources.memory_limit == "2048Mi"  # 4 x the free tier's 512Mi
+    assert pool[0].resources.cpu_limit == "1000m" and pool[0].resources.storage == "20Gi"
+    assert (
+        manifests.n8n_env(pool[0])["NODE_OPTIONS"] == f"--max-old-space-size={pool[0].resources.node_heap_mb}"
+    )
     assert "spreaders.io/tenant" not in manifests.labels(pool[0])
+
+
+def test_a_shared_pool_instance_does_not_load_the_nodes_that_reach_the_pods_files() -> None:
+    pool = targets.pool_target(_settings(), instance_id="n8n_1", capacity=8)
+    dedicated = targets.dedicated_target(
+        _settings(), tenant_id="ten_1", instance_id="n8n_2", tier=TIERS["pro"]
+    )
+
+    excluded = json.loads(manifests.config_map(pool)["data"]["NODES_EXCLUDE"])
+
+    assert set(excluded) == set(SHARED_EXCLUDED_NODES) and "n8n-nodes-base.executeCommand" in excluded
+    assert "NODES_EXCLUDE" not in manifests.config_map(dedicated)["data"]
 
 
 def test_n8n_environment_matches_the_local_backend_addressed_for_the_cluster() -> None:

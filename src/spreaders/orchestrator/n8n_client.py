@@ -93,6 +93,17 @@ class N8nClient:
         workflows: list[dict[str, Any]] = result.get("data", [])
         return workflows
 
+    async def all_workflows(self, *, page_size: int = 250) -> list[dict[str, Any]]:
+        """Every workflow the key can see, page by page (n8n's public API pages with a cursor)."""
+        found: list[dict[str, Any]] = []
+        params: dict[str, Any] = {"limit": page_size}
+        while True:
+            page: dict[str, Any] = await self._read("/workflows", params=params)
+            found += page.get("data", [])
+            if not page.get("nextCursor"):
+                return found
+            params["cursor"] = page["nextCursor"]
+
     async def update_workflow(self, workflow_id: str, workflow: dict[str, Any]) -> None:
         """Replace a workflow's name, nodes, connections and settings; an active one goes live at once."""
         body = {key: workflow[key] for key in ("name", "nodes", "connections", "settings") if key in workflow}

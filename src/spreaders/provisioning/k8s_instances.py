@@ -1,5 +1,6 @@
-"""A dedicated tenant's n8n on Kubernetes (`SPREADERS_PROVISIONING__BACKEND=kubernetes`): the instance
-record, its sealed secrets and the `KubernetesBackend` calls, behind the provisioning service.
+"""n8n instances on Kubernetes (`SPREADERS_PROVISIONING__BACKEND=kubernetes`): a dedicated tenant's, or
+a shared free-pool instance (whose seats provisioning/pool.py manages): the instance record, its sealed
+secrets and the `KubernetesBackend` calls, behind the provisioning service.
 
 The record is the local backend's row with `backend="kubernetes"`: host and port name the instance's
 Service, `data_dir` is `k8s://<namespace>/<name>` (the data lives on the pod's volume claim) and `pid`
@@ -16,13 +17,13 @@ from contextlib import asynccontextmanager
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Conflict, Invalid, Unavailable
+from spreaders.errors import Conflict, Unavailable
 from spreaders.provisioning import process
 from spreaders.provisioning.backends.kubernetes import targets
 from spreaders.provisioning.backends.kubernetes.backend import KubernetesBackend, owner_email
 from spreaders.provisioning.backends.kubernetes.manifests import InstanceSecrets, InstanceTarget
 from spreaders.provisioning.installer import ProgressFn
-from spreaders.provisioning.models import DEDICATED, N8nInstance
+from spreaders.provisioning.models import DEDICATED, SHARED, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
 from spreaders.provisioning.tiers import Tier, get_tier
 
@@ -30,15 +31,9 @@ BACKEND = "kubernetes"
 SERVICE_PORT = 80  # the Service's port (manifests.service); n8n listens on 5678 behind it
 
 
-def free_tier_refused() -> Unavailable:
-    return Unavailable(
-        "The shared free-tier pool runs on the local backend only; this platform provisions on Kubernetes.",
-        hint="Move the workspace to the pro or enterprise tier for a dedicated instance, or run the "
-        "platform with SPREADERS_PROVISIONING__BACKEND=local.",
-    )
-
-
 def target(ctx: AppContext, row: N8nInstance, tier: Tier | None = None) -> InstanceTarget:
+    if row.kind == SHARED:
+        return targets.pool_target(ctx.settings, instance_id=row.id, capacity=row.capacity)
     assert row.tenant_id is not None
     # A dedicated row exists only for a tier that has one or for the embedded mode's tenant.
     return targets.dedicated_target(
@@ -55,12 +50,26 @@ def reach_url(ctx: AppContext, row: N8nInstance) -> str:
 
 
 @asynccontextmanager
-async def _backend(ctx: AppContext) -> AsyncIterator[KubernetesBackend]:
+async def cluster(ctx: AppContext) -> AsyncIterator[KubernetesBackend]:
+    """A backend connected to the configured cluster, closed on leaving."""
     backend = await KubernetesBackend.connect(ctx.settings.kubernetes)
     try:
         yield backend
     finally:
         await backend.close()
+
+
+def place(ctx: AppContext, row: N8nInstance) -> None:
+    """Fill a new record's address (its Service), data location (its volume claim) and owner."""
+    where = target(ctx, row)
+    row.backend, row.port = BACKEND, SERVICE_PORT
+    row.host, row.data_dir = where.service_host, f"k8s://{where.namespace}/{where.name}"
+    row.owner_email = owner_email(where)
+
+
+async def reload(ctx: AppContext, instance_id: str) -> N8nInstance:
+    async with ctx.sessionmaker() as session:
+        return await session.get_one(N8nInstance, instance_id)
 
 
 async def create(ctx: AppContext, tenant_id: str) -> N8nInstance:
@@ -71,16 +80,12 @@ async def create(ctx: AppContext, tenant_id: str) -> N8nInstance:
             id=new_id("n8n"),
             tenant_id=tenant_id,
             kind=DEDICATED,
-            backend=BACKEND,
             status="new",
             version=ctx.settings.n8n.version,
-            port=SERVICE_PORT,
             tier=tier.name,
             heap_mb=tier.resources.node_heap_mb,
         )
-        where = target(ctx, row)
-        row.host, row.data_dir = where.service_host, f"k8s://{where.namespace}/{where.name}"
-        row.owner_email = owner_email(where)
+        place(ctx, row)
         session.add(row)
         await session.flush()
         process.seal_first_secrets(ctx, row)
@@ -101,9 +106,9 @@ async def _ready(ctx: AppContext, row: N8nInstance, where: InstanceTarget, value
     key = f"k8s-ready:{row.id}"
     if ctx.recently_checked.get(key, 0.0) > time.monotonic():
         return True
-    async with _backend(ctx) as backend:
-        cluster = await backend.status(where)
-    if cluster is None or not cluster.ready:
+    async with cluster(ctx) as backend:
+        found = await backend.status(where)
+    if found is None or not found.ready:
         return False
     ctx.recently_checked[key] = time.monotonic() + process.HEALTH_TTL_S
     return True
@@ -121,7 +126,7 @@ async def ensure_running(
     if await _ready(ctx, row, where, values):
         return InstanceConnection(instance_id=row.id, base_url=reach_url(ctx, row), api_key=values["api_key"])
     keys = InstanceSecrets(encryption_key=values["encryption_key"], owner_password=values["owner_password"])
-    async with _backend(ctx) as backend:
+    async with cluster(ctx) as backend:
         say(f"applying n8n's objects in namespace {where.namespace}")
         await backend.provision(where, keys)
         await _set_status(ctx, row.id, "starting")
@@ -155,14 +160,15 @@ def connection(ctx: AppContext, row: N8nInstance) -> InstanceConnection | None:
     return InstanceConnection(instance_id=row.id, base_url=reach_url(ctx, row), api_key=values["api_key"])
 
 
-async def read(ctx: AppContext, row: N8nInstance) -> InstanceRead:
-    """The record, with readiness as the cluster reports it."""
-    async with _backend(ctx) as backend:
-        cluster = await backend.status(target(ctx, row))
-    ready = cluster is not None and cluster.ready
+async def read(ctx: AppContext, row: N8nInstance, seat: N8nInstance | None = None) -> InstanceRead:
+    """The record (or a seat on this shared instance), with readiness as the cluster reports it."""
+    async with cluster(ctx) as backend:
+        found = await backend.status(target(ctx, row))
+    ready = found is not None and found.ready
+    shown = seat or row
     return InstanceRead(
-        id=row.id,
-        kind=row.kind,
+        id=shown.id,
+        kind=shown.kind,
         backend=row.backend,
         # Recorded as running, yet the cluster has no ready pod (evicted, crashing, rolling out).
         status="not ready" if row.status == "running" and not ready else row.status,
@@ -170,21 +176,27 @@ async def read(ctx: AppContext, row: N8nInstance) -> InstanceRead:
         base_url=reach_url(ctx, row),
         pid=None,
         running=ready,
-        bootstrapped=row.bootstrapped_at is not None,
+        bootstrapped=shown.bootstrapped_at is not None,
         data_dir=row.data_dir,
-        created_at=row.created_at,
-        last_error=row.last_error or (cluster.message if cluster and not ready else ""),
-        tier=row.tier,
-        heap_mb=row.heap_mb,
+        created_at=shown.created_at,
+        last_error=row.last_error or (found.message if found and not ready else ""),
+        tier=shown.tier,
+        heap_mb=shown.heap_mb,
     )
 
 
-async def stop(ctx: AppContext, row: N8nInstance) -> InstanceRead:
+async def halt(ctx: AppContext, row: N8nInstance) -> None:
     """Scale the Deployment to no pod; the volume, Secret and record stay, the next run scales it back."""
-    async with _backend(ctx) as backend:
+    async with cluster(ctx) as backend:
         await backend.stop(target(ctx, row))
+    ctx.recently_checked.pop(f"k8s-ready:{row.id}", None)
     await _set_status(ctx, row.id, "stopped")
     row.status = "stopped"
+
+
+async def stop(ctx: AppContext, row: N8nInstance) -> InstanceRead:
+    """Stop the instance (`halt`) and read it back."""
+    await halt(ctx, row)
     return await read(ctx, row)
 
 
@@ -193,16 +205,20 @@ async def scale(ctx: AppContext, row: N8nInstance, tier: Tier) -> None:
     next `ensure_running` waits for it."""
     if row.status == "deprovisioned":
         raise Conflict(f"Instance {row.id} is deprovisioned.", hint="Provision a new one, then scale it.")
-    async with _backend(ctx) as backend:
+    async with cluster(ctx) as backend:
         await backend.scale(target(ctx, row, tier))
     if row.status == "running":
         await _set_status(ctx, row.id, "starting")
 
 
-def deprovision_refused(row: N8nInstance) -> Invalid:
-    return Invalid(
-        f"Instance {row.id} runs on Kubernetes; deprovisioning backs up through the n8n CLI, which runs "
-        "next to a local instance's data folder only.",
-        hint="Export its workflows first (n8n's REST API or `kubectl exec`), then delete the namespace "
-        f"{row.data_dir.removeprefix('k8s://').split('/')[0]}.",
-    )
+async def remove(ctx: AppContext, row: N8nInstance) -> None:
+    """Delete a dedicated instance's namespace with everything in it (its volume's data included)."""
+    async with cluster(ctx) as backend:
+        await backend.deprovision(target(ctx, row).namespace)
+    ctx.recently_checked.pop(f"k8s-ready:{row.id}", None)
+
+
+async def wait_removed(ctx: AppContext, row: N8nInstance) -> None:
+    """Wait until the namespace of a removed instance is gone, so a new one can be made under its name."""
+    async with cluster(ctx) as backend:
+        await backend.wait_gone(target(ctx, row).namespace, timeout_s=ctx.settings.kubernetes.ready_timeout_s)

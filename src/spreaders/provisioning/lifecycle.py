@@ -1,16 +1,18 @@
-"""Operations on a tenant's local n8n instance: status, scale to another tier, deprovision with a
-backup first, restore from that backup, and stopping idle instances.
+"""Operations on a tenant's n8n instance (local or Kubernetes): status, scale to another tier,
+deprovision with a backup first, restore from that backup, and stopping idle instances.
 
-Deprovisioning keeps the instance row (as `deprovisioned`, no process, no data folder): executions,
+Deprovisioning keeps the instance row (as `deprovisioned`, no process, no data): executions,
 deployments and credential links refer to it, and their history must survive. Restore brings the
-same row back with a fresh data folder, the backup imported and the same encryption key, so the
-credentials in the backup decrypt and the ids the platform recorded still name the same objects.
+same row back with fresh data (a new folder, or a new namespace and pod), the backup imported and the
+same encryption key, so the credentials in the backup decrypt and the ids the platform recorded still
+name the same objects.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import asdict
 from datetime import timedelta
 from pathlib import Path
 
@@ -24,12 +26,12 @@ from spreaders.errors import Conflict, Invalid, NotFound, UpstreamError
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
-from spreaders.provisioning import installer, k8s_instances, n8n_cli, process, quotas
+from spreaders.provisioning import installer, k8s_backup, k8s_instances, n8n_cli, process, quotas
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.installer import ProgressFn
-from spreaders.provisioning.models import SEAT, InstanceBackup, N8nInstance
-from spreaders.provisioning.schemas import InstanceRead
+from spreaders.provisioning.models import DEDICATED, SEAT, InstanceBackup, N8nInstance
+from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
 from spreaders.provisioning.tiers import Resources, get_tier
 from spreaders.vault.sealed import row_aad
 
@@ -167,24 +169,31 @@ async def deprovision(
 ) -> BackupRead:
     """Back the instance up (workflows, encrypted credentials), then stop it and remove its data.
 
-    Nothing is removed unless the export succeeded and its record is committed.
+    Nothing is removed unless the export succeeded and its record is committed. Locally the process
+    is stopped and the CLI exports its database; on Kubernetes the running pod is asked
+    (provisioning/k8s_backup.py), then its namespace is deleted.
     """
     say = progress or (lambda _message: None)
     row = await _dedicated(ctx, tenant_id, instance_id, "deprovision")
-    if row.backend == k8s_instances.BACKEND:
-        raise k8s_instances.deprovision_refused(row)
     if row.status == "deprovisioned":
         raise Conflict(
             f"Instance {instance_id} is already deprovisioned.",
             hint="Restore it with `spreaders instances restore`.",
         )
     values = process.opened(ctx, row)
-    say("stopping n8n")
-    await _stop(ctx, instance_id)
     backup_id = new_id("bak")
-    folder = ctx.settings.data_dir / "backups" / backup_id
-    say(f"exporting workflows and credentials to {folder}")
-    workflows, credentials = await n8n_cli.export_all(await _spec(ctx, row, values["encryption_key"]), folder)
+    archive: k8s_backup.Backup | None = None
+    if row.backend == k8s_instances.BACKEND:
+        archive = await k8s_backup.export(ctx, row, say)
+        where = f"db://instance_backups/{backup_id}"
+        workflows, credentials = len(archive.workflows), len(archive.credentials)
+    else:
+        folder = ctx.settings.data_dir / "backups" / backup_id
+        say(f"stopping n8n; exporting workflows and credentials to {folder}")
+        await _stop(ctx, instance_id)
+        spec = await _spec(ctx, row, values["encryption_key"])
+        workflows, credentials = await n8n_cli.export_all(spec, folder)
+        where = str(folder)
     keep = {"encryption_key": values["encryption_key"], "owner_password": values["owner_password"]}
     async with ctx.unit_of_work() as session:
         backup = InstanceBackup(
@@ -192,19 +201,24 @@ async def deprovision(
             tenant_id=tenant_id,
             instance_id=instance_id,
             tier=row.tier,
-            path=str(folder),
+            path=where,
             workflows=workflows,
             credentials=credentials,
             secrets=b"",
         )
         backup.secrets = ctx.cipher.seal(json.dumps(keep).encode(), aad=_backup_aad(backup))
+        if archive is not None:
+            backup.archive = ctx.cipher.seal(json.dumps(asdict(archive)).encode(), aad=_backup_aad(backup))
         session.add(backup)
         stored = await session.get_one(N8nInstance, instance_id)
         stored.status, stored.pid, stored.bootstrapped_at = "deprovisioned", None, None
         # The API key belonged to the n8n database being removed; restore mints a new one.
         process.seal(ctx, stored, keep)
     say(f"backed up {workflows} workflows and {credentials} credentials; removing {row.data_dir}")
-    shutil.rmtree(row.data_dir, ignore_errors=True)
+    if row.backend == k8s_instances.BACKEND:
+        await k8s_instances.remove(ctx, row)
+    else:
+        shutil.rmtree(row.data_dir, ignore_errors=True)
     async with ctx.sessionmaker() as session:
         return _backup_read(await session.get_one(InstanceBackup, backup_id))
 
@@ -225,30 +239,76 @@ async def _latest_backup(ctx: AppContext, tenant_id: str, instance_id: str) -> I
 async def restore(
     ctx: AppContext, *, tenant_id: str, instance_id: str, progress: ProgressFn | None = None
 ) -> InstanceStatus:
-    """Bring a deprovisioned instance back from its latest backup, with the same encryption key."""
+    """Bring a deprovisioned instance back from its latest backup, with the same encryption key.
+
+    On Kubernetes a new instance is provisioned (once the old namespace is gone) and the backup is
+    imported in its pod; a restore that failed after the pod started can be run again."""
     say = progress or (lambda _message: None)
     row = await _dedicated(ctx, tenant_id, instance_id, "restore")
-    if row.status != "deprovisioned":
+    if row.status != "deprovisioned" and not await _unfinished_k8s_restore(ctx, row):
         raise Conflict(
             f"Instance {instance_id} is {row.status}, not deprovisioned.",
             hint="Only a deprovisioned instance can be restored.",
         )
     backup = await _latest_backup(ctx, tenant_id, instance_id)
     keep: dict[str, str] = json.loads(ctx.cipher.open(backup.secrets, aad=_backup_aad(backup)))
+    if row.backend == k8s_instances.BACKEND:
+        conn = await _restore_on_kubernetes(ctx, row, backup, keep, say)
+    else:
+        conn = await _restore_locally(ctx, row, backup, keep, say)
+    await _reactivate(
+        ctx, N8nClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key), tenant_id, instance_id
+    )
+    return await describe(ctx, tenant_id=tenant_id, instance_id=instance_id)
+
+
+async def _unfinished_k8s_restore(ctx: AppContext, row: N8nInstance) -> bool:
+    """A Kubernetes instance whose latest backup's restore started (its pod runs) but did not finish."""
+    if row.backend != k8s_instances.BACKEND:
+        return False
+    async with ctx.sessionmaker() as session:
+        query = select(InstanceBackup.restored_at).where(
+            InstanceBackup.tenant_id == row.tenant_id, InstanceBackup.instance_id == row.id
+        )
+        latest = (await session.execute(query.order_by(InstanceBackup.created_at.desc()).limit(1))).first()
+    return latest is not None and latest.restored_at is None
+
+
+async def _restore_on_kubernetes(
+    ctx: AppContext, row: N8nInstance, backup: InstanceBackup, keep: dict[str, str], say: ProgressFn
+) -> InstanceConnection:
+    if row.status == "deprovisioned":
+        say("waiting for the old namespace to be gone")
+        await k8s_instances.wait_removed(ctx, row)
+        async with ctx.unit_of_work() as session:
+            stored = await session.get_one(N8nInstance, row.id)
+            stored.status = "stopped"
+            process.seal(ctx, stored, keep)
+    assert row.tenant_id is not None
+    conn = await provisioning.ensure_running(ctx, tenant_id=row.tenant_id, progress=say)
+    say(f"importing {backup.workflows} workflows and {backup.credentials} credentials from {backup.path}")
+    assert backup.archive is not None
+    archive = json.loads(ctx.cipher.open(backup.archive, aad=_backup_aad(backup)))
+    await k8s_backup.import_into(ctx, row, k8s_backup.Backup(**archive), say)
+    async with ctx.unit_of_work() as session:
+        (await session.get_one(InstanceBackup, backup.id)).restored_at = utcnow()
+    return conn
+
+
+async def _restore_locally(
+    ctx: AppContext, row: N8nInstance, backup: InstanceBackup, keep: dict[str, str], say: ProgressFn
+) -> InstanceConnection:
     # A left-over folder from an interrupted restore would mix two databases: start clean.
     shutil.rmtree(row.data_dir, ignore_errors=True)
     say(f"importing {backup.workflows} workflows and {backup.credentials} credentials from {backup.path}")
     await n8n_cli.import_all(await _spec(ctx, row, keep["encryption_key"]), Path(backup.path))
     async with ctx.unit_of_work() as session:
-        stored = await session.get_one(N8nInstance, instance_id)
+        stored = await session.get_one(N8nInstance, row.id)
         stored.status = "stopped"
         process.seal(ctx, stored, keep)
         (await session.get_one(InstanceBackup, backup.id)).restored_at = utcnow()
-    conn = await provisioning.ensure_running(ctx, tenant_id=tenant_id, progress=say)
-    await _reactivate(
-        ctx, N8nClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key), tenant_id, instance_id
-    )
-    return await describe(ctx, tenant_id=tenant_id, instance_id=instance_id)
+    assert row.tenant_id is not None
+    return await provisioning.ensure_running(ctx, tenant_id=row.tenant_id, progress=say)
 
 
 async def _reactivate(ctx: AppContext, client: N8nClient, tenant_id: str, instance_id: str) -> None:
@@ -272,9 +332,11 @@ async def _reactivate(ctx: AppContext, client: N8nClient, tenant_id: str, instan
 
 
 async def stop_idle(ctx: AppContext, *, idle_minutes: int) -> list[str]:
-    """Stop running local instances with no run for `idle_minutes`; return their ids.
+    """Stop running dedicated instances with no run for `idle_minutes`; return their ids.
 
-    The next run wakes an instance (`ensure_running` starts a stopped one); its data stays.
+    A local process ends; on Kubernetes the Deployment goes to no pod, its volume claim kept. The next
+    run wakes an instance (`ensure_running` starts or scales back a stopped one); its data stays.
+    Shared pool instances follow their own rule (`pool.stop_idle`): their runs are recorded by seat.
     """
     cutoff = utcnow() - timedelta(minutes=idle_minutes)
     last_run = (
@@ -284,18 +346,23 @@ async def stop_idle(ctx: AppContext, *, idle_minutes: int) -> list[str]:
     )
     async with ctx.sessionmaker() as session:
         query = (
-            select(N8nInstance.id, N8nInstance.pid)
+            select(N8nInstance)
             .outerjoin(last_run, last_run.c.instance_id == N8nInstance.id)
             .where(
+                N8nInstance.kind == DEDICATED,
                 N8nInstance.status == "running",
                 N8nInstance.created_at < cutoff,
                 (last_run.c.at.is_(None)) | (last_run.c.at < cutoff),
             )
         )
-        idle = (await session.execute(query)).all()
+        idle = (await session.scalars(query)).all()
     stopped = []
-    for instance_id, pid in idle:
-        if local.pid_alive(pid):
-            await _stop(ctx, instance_id)
-            stopped.append(instance_id)
+    for row in idle:
+        if row.backend == k8s_instances.BACKEND:
+            await k8s_instances.halt(ctx, row)
+        elif local.pid_alive(row.pid):
+            await _stop(ctx, row.id)
+        else:
+            continue
+        stopped.append(row.id)
     return stopped

@@ -65,9 +65,11 @@ class N8nInstance(TimestampMixin, Base):
 class InstanceBackup(TenantMixin, TimestampMixin, Base):
     """Workflows and credentials exported from an instance before it was deprovisioned.
 
-    The credentials file stays encrypted with the instance's encryption key; this row keeps that key
-    (and the owner password) sealed with the vault cipher, so the backup restores into an instance
-    that can read it, and neither is ever stored in plaintext.
+    The credentials stay encrypted with the instance's encryption key; this row keeps that key (and
+    the owner password) sealed with the vault cipher, so the backup restores into an instance that can
+    read it, and neither is ever stored in plaintext. A local instance's backup is two files in the
+    folder `path`; a Kubernetes instance's is kept in `archive` (the platform's pods have no durable
+    disk, and any replica may run the restore).
     """
 
     __tablename__ = "instance_backups"
@@ -82,3 +84,5 @@ class InstanceBackup(TenantMixin, TimestampMixin, Base):
     # Sealed JSON {encryption_key, owner_password}; see vault.cipher.
     secrets: Mapped[bytes] = mapped_column(LargeBinary)
     restored_at: Mapped[datetime | None]
+    # Sealed JSON {workflows: [...], credentials: [...]} (the two files' content); NULL: files at `path`.
+    archive: Mapped[bytes | None] = mapped_column(LargeBinary)

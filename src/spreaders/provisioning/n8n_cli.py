@@ -18,7 +18,7 @@ from spreaders.provisioning.backends import local
 WORKFLOWS_FILE = "workflows.json"
 CREDENTIALS_FILE = "credentials.json"
 # What `export:*` says (exit code 1) when there is nothing to export: an empty backup, not a failure.
-_NOTHING = ("No workflows found", "No credentials found")
+NOTHING_FOUND = ("No workflows found", "No credentials found")
 CLI_TIMEOUT_S = 180.0
 
 
@@ -40,7 +40,7 @@ async def _run(spec: local.ProcessSpec, *args: str) -> str:
         await process.wait()
         raise Unavailable(f"`n8n {args[0]}` did not finish within {CLI_TIMEOUT_S:.0f}s.") from None
     text = output.decode(errors="replace")
-    if process.returncode != 0 and not any(marker in text for marker in _NOTHING):
+    if process.returncode != 0 and not any(marker in text for marker in NOTHING_FOUND):
         tail = " | ".join(text.strip().splitlines()[-5:])[-600:]
         raise Unavailable(f"`n8n {args[0]}` failed: {tail}", hint=f"See the instance folder {spec.data_dir}.")
     return text

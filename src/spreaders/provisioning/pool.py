@@ -5,11 +5,15 @@ A seat is made ahead of time (member user invited, accepted, keyed: ~0.3 s on a 
 sealed as the platform's; a tenant claims it with one conditional UPDATE and its secrets are re-sealed
 to the tenant. `replenish` refills the reserve (starting another shared process when every one is
 full); call it from a background loop so claims never wait for it.
+
+All of this is the same on both backends: where a shared instance runs (a local process or a
+Deployment in the pool's namespace) is its runtime's business (provisioning/shared_runtime.py). New
+shared instances and claims go to the configured backend; instances made on another one keep serving
+their tenants.
 """
 
 from __future__ import annotations
 
-import secrets as random
 from datetime import timedelta
 
 from sqlalchemy import case, delete, func, select, update
@@ -21,11 +25,10 @@ from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Conflict
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.provisioning import n8n_members, process
-from spreaders.provisioning.backends import local
-from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import SEAT, SHARED, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection
+from spreaders.provisioning.shared_runtime import SharedRuntime, runtime_for
 
 # Claims lost to concurrent claimers before giving up (each loss means someone else got a seat).
 CLAIM_ATTEMPTS = 5
@@ -40,60 +43,57 @@ async def seats_used(session: AsyncSession, pool_id: str) -> int:
     return int(await session.scalar(query) or 0)
 
 
+def _backend(ctx: AppContext) -> str:
+    return ctx.settings.provisioning.backend
+
+
 async def spare_seats(ctx: AppContext) -> int:
-    """Unclaimed seats on live shared processes (the warm reserve)."""
+    """Unclaimed seats on the configured backend's shared instances (the warm reserve)."""
+    shared = aliased(N8nInstance)
     async with ctx.sessionmaker() as session:
-        query = select(func.count()).where(N8nInstance.kind == SEAT, N8nInstance.tenant_id.is_(None))
+        query = (
+            select(func.count())
+            .select_from(N8nInstance)
+            .join(shared, shared.id == N8nInstance.pool_id)
+            .where(N8nInstance.kind == SEAT, N8nInstance.tenant_id.is_(None), shared.backend == _backend(ctx))
+        )
         return int(await session.scalar(query) or 0)
 
 
-async def shared_instances(ctx: AppContext) -> list[N8nInstance]:
+async def shared_instances(ctx: AppContext, *, backend: str | None = None) -> list[N8nInstance]:
+    """Shared instances, oldest first: every one, or those of `backend`."""
+    query = select(N8nInstance).where(N8nInstance.kind == SHARED)
+    if backend is not None:
+        query = query.where(N8nInstance.backend == backend)
     async with ctx.sessionmaker() as session:
-        query = select(N8nInstance).where(N8nInstance.kind == SHARED).order_by(N8nInstance.created_at)
-        return list((await session.scalars(query)).all())
+        return list((await session.scalars(query.order_by(N8nInstance.created_at))).all())
 
 
 async def _create_shared(ctx: AppContext) -> N8nInstance:
-    settings = ctx.settings.n8n
     async with ctx.unit_of_work() as session:
         row = N8nInstance(
             id=new_id("n8n"),
             tenant_id=None,
             kind=SHARED,
             capacity=ctx.settings.pool.tenants_per_instance,
-            backend="local",
             status="new",
-            version=settings.version,
-            host=settings.host,
-            port=local.free_port(settings.host),
-            broker_port=local.free_port(settings.host),
-            owner_email=f"owner-{random.token_hex(6)}@pool.spreaders.local",
+            version=ctx.settings.n8n.version,
         )
-        row.data_dir = str(ctx.settings.data_dir / "n8n" / row.id)
+        runtime_for(_backend(ctx)).place(ctx, row)
         session.add(row)
         await session.flush()
         process.seal_first_secrets(ctx, row)
     return row
 
 
-async def ensure_shared_running(
-    ctx: AppContext, row: N8nInstance, progress: ProgressFn | None = None
-) -> None:
-    """Start (or wake, or re-adopt) a shared process and make sure its owner and owner key exist.
+def _runtime(row: N8nInstance) -> SharedRuntime:
+    return runtime_for(row.backend)
+
+
+async def ensure_shared_running(ctx: AppContext, row: N8nInstance, progress: ProgressFn | None = None) -> str:
+    """Start (or wake, or re-adopt) a shared instance, its owner and owner key made; return that key.
     The owner's key only ever invites members; tenants' work goes through their own keys."""
-    values = await process.ensure_process(ctx, row, progress)
-    if "api_key" not in values:
-        values["api_key"] = await bootstrap_owner_and_key(
-            base_url=row.base_url,
-            email=row.owner_email,
-            password=values["owner_password"],
-            timeout_s=ctx.settings.n8n.request_timeout_s,
-        )
-        async with ctx.unit_of_work() as session:
-            fresh = await session.get_one(N8nInstance, row.id)
-            process.seal(ctx, fresh, values)
-            fresh.bootstrapped_at = utcnow()
-        row.secrets, row.bootstrapped_at = fresh.secrets, fresh.bootstrapped_at
+    return await _runtime(row).start(ctx, row, progress)
 
 
 async def _reserve_on(ctx: AppContext, row: N8nInstance, count: int) -> list[str]:
@@ -129,7 +129,7 @@ async def _reserve_on(ctx: AppContext, row: N8nInstance, count: int) -> list[str
 async def _reserve(ctx: AppContext, count: int) -> tuple[N8nInstance, list[str]]:
     """Pending seats on the oldest shared process with room, recording a new process when all are full."""
     while True:
-        for row in await shared_instances(ctx):
+        for row in await shared_instances(ctx, backend=_backend(ctx)):
             ids = await _reserve_on(ctx, row, count)
             if ids:
                 return row, ids
@@ -149,10 +149,10 @@ async def add_seats(ctx: AppContext, count: int, progress: ProgressFn | None = N
     while made < count:
         row, seat_ids = await _reserve(ctx, count - made)
         try:
-            await ensure_shared_running(ctx, row, progress)
+            owner_key = await ensure_shared_running(ctx, row, progress)
             members = await n8n_members.create_members(
-                base_url=row.base_url,
-                owner_api_key=process.opened(ctx, row)["api_key"],
+                base_url=_runtime(row).url(ctx, row),
+                owner_api_key=owner_key,
                 count=len(seat_ids),
                 timeout_s=ctx.settings.n8n.request_timeout_s,
             )
@@ -197,7 +197,12 @@ async def _try_claim(ctx: AppContext, tenant_id: str) -> N8nInstance | None:
         seat = await session.scalar(
             select(N8nInstance)
             .join(shared, shared.id == N8nInstance.pool_id)
-            .where(N8nInstance.kind == SEAT, N8nInstance.tenant_id.is_(None), N8nInstance.status != PENDING)
+            .where(
+                N8nInstance.kind == SEAT,
+                N8nInstance.tenant_id.is_(None),
+                N8nInstance.status != PENDING,
+                shared.backend == _backend(ctx),
+            )
             .order_by(case((shared.status == "running", 0), else_=1), N8nInstance.created_at, N8nInstance.id)
             .limit(1)
         )
@@ -237,29 +242,34 @@ async def claim(ctx: AppContext, tenant_id: str, progress: ProgressFn | None = N
 async def seat_connection(
     ctx: AppContext, seat: N8nInstance, *, start: bool, progress: ProgressFn | None = None
 ) -> InstanceConnection | None:
-    """The tenant's connection through its seat (its own key, the shared process's URL); waking the
-    process when `start`, else None when it is not running."""
+    """The tenant's connection through its seat (its own key, the shared instance's URL); waking the
+    instance when `start`, else None when it is not running."""
     assert seat.pool_id is not None
     async with ctx.sessionmaker() as session:
         shared = await session.get_one(N8nInstance, seat.pool_id)
+    runtime = _runtime(shared)
     if start:
-        await ensure_shared_running(ctx, shared, progress)
-    elif not local.pid_alive(shared.pid):
+        await runtime.start(ctx, shared, progress)
+    elif not runtime.running(shared):
         return None
     values = process.opened(ctx, seat)
-    return InstanceConnection(instance_id=seat.id, base_url=shared.base_url, api_key=values["api_key"])
+    return InstanceConnection(
+        instance_id=seat.id, base_url=runtime.url(ctx, shared), api_key=values["api_key"]
+    )
 
 
 async def stop_idle(ctx: AppContext) -> list[str]:
-    """Stop shared processes none of whose tenants started a run within `SPREADERS_POOL__IDLE_STOP_MINUTES`
-    (0: never). They wake on the next `ensure_running` of any of their tenants. Returns their ids."""
+    """Stop shared instances none of whose tenants started a run within `SPREADERS_POOL__IDLE_STOP_MINUTES`
+    (0: never): a local process ends, a Deployment goes to no pod (its volume stays). They wake on the
+    next `ensure_running` of any of their tenants. Returns their ids."""
     minutes = ctx.settings.pool.idle_stop_minutes
     if minutes <= 0:
         return []
     since = utcnow() - timedelta(minutes=minutes)
     stopped: list[str] = []
     for row in await shared_instances(ctx):
-        if not local.pid_alive(row.pid):
+        runtime = _runtime(row)
+        if not runtime.running(row):
             continue
         async with ctx.sessionmaker() as session:
             seats = select(N8nInstance.id).where(N8nInstance.pool_id == row.id)
@@ -270,7 +280,7 @@ async def stop_idle(ctx: AppContext) -> list[str]:
             )
         if row.created_at >= since or recent:
             continue
-        await process.stop_process(ctx, row.id)
+        await runtime.stop(ctx, row)
         stopped.append(row.id)
     return stopped
 
@@ -287,6 +297,6 @@ async def maintain(ctx: AppContext) -> tuple[list[str], int]:
 
 
 async def stop_all(ctx: AppContext) -> None:
-    """Stop every shared process (their records and seats stay)."""
+    """Stop every shared instance (their records and seats stay)."""
     for row in await shared_instances(ctx):
-        await process.stop_process(ctx, row.id)
+        await _runtime(row).stop(ctx, row)

@@ -21,16 +21,6 @@ from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import SHARED, N8nInstance
 from spreaders.vault.sealed import row_aad
 
-# Nodes that reach the host (shell, files) would let one tenant of a shared process read the
-# process's own database and so every other tenant's data: a shared process does not load them.
-SHARED_EXCLUDED_NODES = (
-    "n8n-nodes-base.executeCommand",
-    "n8n-nodes-base.readWriteFile",
-    "n8n-nodes-base.readBinaryFile",
-    "n8n-nodes-base.readBinaryFiles",
-    "n8n-nodes-base.writeBinaryFile",
-    "n8n-nodes-base.localFileTrigger",
-)
 # A live process that answered its REST check this recently is trusted without asking again.
 HEALTH_TTL_S = 2.0
 
@@ -64,7 +54,7 @@ def seal_first_secrets(ctx: AppContext, instance: N8nInstance) -> None:
 def spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str) -> local.ProcessSpec:
     """How to run the instance's n8n process: its folder, ports, key and memory (from its tier)."""
     shared = instance.kind == SHARED
-    extra = {"NODES_EXCLUDE": json.dumps(list(SHARED_EXCLUDED_NODES))} if shared else {}
+    extra = {"NODES_EXCLUDE": json.dumps(list(local.SHARED_EXCLUDED_NODES))} if shared else {}
     return local.ProcessSpec(
         binary=binary,
         data_dir=Path(instance.data_dir),

@@ -1,5 +1,6 @@
-"""Give each tenant its n8n, by tier: a dedicated local process (pro, enterprise, the embedded local
-tenant) or a seat on a shared process of the free pool (provisioning/pool.py).
+"""Give each tenant its n8n, by tier: a dedicated instance (pro, enterprise, the embedded local
+tenant; a local process or, on Kubernetes, its own namespace) or a seat on a shared instance of the
+free pool (provisioning/pool.py, on either backend).
 
 Either way callers get the same `InstanceConnection`: a base URL and the tenant's own API key, so the
 orchestrator, the vault sync and the monitor need not know which kind they talk to.
@@ -108,13 +109,6 @@ async def ensure_running(
     async with ctx.sessionmaker() as session:
         instance = await _find(session, tenant_id)
         dedicated = instance.kind == DEDICATED if instance else await _wants_dedicated(session, tenant_id)
-    if instance is None and ctx.settings.provisioning.backend == k8s_instances.BACKEND:
-        if not dedicated:
-            raise k8s_instances.free_tier_refused()
-        say("creating an n8n instance record")
-        instance = await k8s_instances.create(ctx, tenant_id)
-    if instance is not None and instance.backend == k8s_instances.BACKEND:
-        return await k8s_instances.ensure_running(ctx, instance, progress)
     if instance is None and not dedicated:
         say("taking a seat in the shared n8n pool")
         instance = await pool.claim(ctx, tenant_id, progress)
@@ -122,6 +116,11 @@ async def ensure_running(
         conn = await pool.seat_connection(ctx, instance, start=True, progress=progress)
         assert conn is not None
         return conn
+    if instance is None and ctx.settings.provisioning.backend == k8s_instances.BACKEND:
+        say("creating an n8n instance record")
+        instance = await k8s_instances.create(ctx, tenant_id)
+    if instance is not None and instance.backend == k8s_instances.BACKEND:
+        return await k8s_instances.ensure_running(ctx, instance, progress)
     if instance is None:
         say("creating an n8n instance record")
         instance = await _create_dedicated(ctx, tenant_id)
@@ -152,16 +151,16 @@ async def connect(ctx: AppContext, *, tenant_id: str) -> InstanceConnection:
         instance = await _find(session, tenant_id)
     if instance is None:
         raise _not_running()
-    if instance.backend == k8s_instances.BACKEND:
-        found = k8s_instances.connection(ctx, instance)
-        if found is None:
-            raise _not_running()
-        return found
     if instance.kind == SEAT:
         conn = await pool.seat_connection(ctx, instance, start=False)
         if conn is None:
             raise _not_running()
         return conn
+    if instance.backend == k8s_instances.BACKEND:
+        found = k8s_instances.connection(ctx, instance)
+        if found is None:
+            raise _not_running()
+        return found
     values = process.opened(ctx, instance)
     if "api_key" not in values or not local.pid_alive(instance.pid):
         raise _not_running()
@@ -176,7 +175,7 @@ async def stop(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
         instance = await _find(session, tenant_id)
     if instance is None:
         return None
-    if instance.backend == k8s_instances.BACKEND:
+    if instance.kind == DEDICATED and instance.backend == k8s_instances.BACKEND:
         return await k8s_instances.stop(ctx, instance)
     if instance.kind == DEDICATED:
         stopped = await process.stop_process(ctx, instance.id)
@@ -194,8 +193,9 @@ async def status(ctx: AppContext, *, tenant_id: str) -> InstanceRead | None:
 
 
 async def to_read(ctx: AppContext, instance: N8nInstance) -> InstanceRead:
-    """The instance as people see it (a seat shows its shared process's state)."""
-    if instance.backend == k8s_instances.BACKEND:
-        return await k8s_instances.read(ctx, instance)
+    """The instance as people see it (a seat shows its shared instance's state)."""
     async with ctx.sessionmaker() as session:
-        return _read(instance, await _process_row(session, instance))
+        proc = await _process_row(session, instance)
+    if proc.backend == k8s_instances.BACKEND:
+        return await k8s_instances.read(ctx, proc, seat=instance if instance is not proc else None)
+    return _read(instance, proc)

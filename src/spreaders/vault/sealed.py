@@ -15,7 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import Column, Table
 
-from spreaders.provisioning.models import N8nInstance
+from spreaders.provisioning.models import InstanceBackup, N8nInstance
 from spreaders.vault.models import Credential
 
 PLATFORM_OWNER = "-"  # never a tenant id (those are `ten_<hex>`)
@@ -49,4 +49,6 @@ def sealed_columns() -> tuple[SealedColumn, ...]:
     return (
         SealedColumn(cast(Table, Credential.__table__), "secret", audit_platform="platform"),
         SealedColumn(cast(Table, N8nInstance.__table__), "secrets"),
+        SealedColumn(cast(Table, InstanceBackup.__table__), "secrets"),
+        SealedColumn(cast(Table, InstanceBackup.__table__), "archive"),
     )

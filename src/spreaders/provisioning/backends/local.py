@@ -45,6 +45,17 @@ QUIET_ENV = {
     "EXECUTIONS_DATA_SAVE_ON_ERROR": "all",
 }
 
+# Nodes that reach the host (shell, files) would let one tenant of a shared instance (a local process
+# or a pod) read its database and so every other tenant's data: a shared instance does not load them.
+SHARED_EXCLUDED_NODES = (
+    "n8n-nodes-base.executeCommand",
+    "n8n-nodes-base.readWriteFile",
+    "n8n-nodes-base.readBinaryFile",
+    "n8n-nodes-base.readBinaryFiles",
+    "n8n-nodes-base.writeBinaryFile",
+    "n8n-nodes-base.localFileTrigger",
+)
+
 
 @dataclass(frozen=True)
 class ProcessSpec:

@@ -8,12 +8,15 @@ second call with the same target changes nothing, one with a new tier resizes in
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
+import aiohttp
 from kubernetes.aio import client, config
+from kubernetes.aio.stream import WsApiClient
 
 from spreaders.errors import Invalid, Unavailable, UpstreamError
 from spreaders.provisioning.backends.kubernetes import manifests, targets
@@ -27,6 +30,21 @@ from spreaders.settings import KubernetesSettings
 MERGE_PATCH = "application/merge-patch+json"
 
 Call = Callable[..., Awaitable[Any]]
+
+
+# The exec subprotocol's channels (k8s.io/apimachinery remotecommand, v4.channel.k8s.io): each binary
+# message starts with its channel; the error channel ends the session with the command's Status.
+STDIN, STDOUT, STDERR, ERROR = 0, 1, 2, 3
+EXEC_PROTOCOL = "v4.channel.k8s.io"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    """What a command run in an instance's pod wrote and how it ended."""
+
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
 
 
 @dataclass(frozen=True)
@@ -219,6 +237,95 @@ class KubernetesBackend:
             raise _upstream(exc, f"deleting namespace {namespace}") from exc
         return True
 
+    async def wait_gone(self, namespace: str, *, timeout_s: float) -> None:
+        """Wait until a deleted namespace is gone: until then it is `Terminating`, and the API server
+        refuses to create it again (409) or anything in it (403)."""
+        started = time.monotonic()
+        while True:
+            try:
+                await self._core.read_namespace(namespace)
+            except client.ApiException as exc:
+                if exc.status == 404:
+                    return
+                raise _upstream(exc, f"reading namespace {namespace}") from exc
+            if time.monotonic() - started > timeout_s:
+                raise Unavailable(
+                    f"Namespace {namespace} is still being deleted after {timeout_s:.0f}s.",
+                    hint=f"kubectl get namespace {namespace} -o yaml (look for finalizers); then retry.",
+                )
+            await asyncio.sleep(self._poll_interval_s)
+
+    async def ready_pod(self, target: InstanceTarget) -> str:
+        """The name of a running, ready pod of the instance's Deployment."""
+        selector = ",".join(f"{key}={value}" for key, value in manifests.selector_labels(target).items())
+        try:
+            pods = await self._core.list_namespaced_pod(target.namespace, label_selector=selector)
+        except client.ApiException as exc:
+            raise _upstream(exc, f"listing the pods of {target.namespace}/{target.name}") from exc
+        for pod in pods.items:
+            status, meta = pod.status, pod.metadata
+            conditions = (status.conditions or []) if status else []
+            ready = any(c.type == "Ready" and c.status == "True" for c in conditions)
+            if status and status.phase == "Running" and ready and meta and not meta.deletion_timestamp:
+                return str(meta.name)
+        raise Unavailable(
+            f"n8n in {target.namespace} has no ready pod to run a command in.",
+            hint="Wait for it (`spreaders instances show`) or start it with a run, then retry.",
+        )
+
+    async def exec(
+        self, target: InstanceTarget, command: list[str], *, stdin: bytes = b"", timeout_s: float
+    ) -> ExecResult:
+        """Run `command` in the instance's n8n container (what `kubectl exec` does), feeding it `stdin`.
+
+        The command cannot see the end of stdin (the v4 exec protocol has no half-close), so a command
+        that reads stdin must know how many bytes to read (`head -c N`)."""
+        pod = await self.ready_pod(target)
+        ws_api = WsApiClient(configuration=self._api.configuration)  # type: ignore[no-untyped-call]
+        out, err, status = bytearray(), bytearray(), None
+        exec_api = client.CoreV1Api(ws_api)
+        try:
+            # Without preloading, the websocket client answers aiohttp's connection (typed otherwise).
+            connecting: Any = await exec_api.connect_get_namespaced_pod_exec_without_preload_content(
+                pod,
+                target.namespace,
+                command=command,
+                container="n8n",
+                stdin=bool(stdin),
+                stdout=True,
+                stderr=True,
+                tty=False,
+                _headers={"sec-websocket-protocol": EXEC_PROTOCOL},
+            )
+            async with asyncio.timeout(timeout_s), connecting as ws:
+                if stdin:
+                    await ws.send_bytes(bytes([STDIN]) + stdin)
+                async for message in ws:
+                    if message.type != aiohttp.WSMsgType.BINARY or not message.data:
+                        continue
+                    channel, data = message.data[0], message.data[1:]
+                    if channel == STDOUT:
+                        out += data
+                    elif channel == STDERR:
+                        err += data
+                    elif channel == ERROR:
+                        status = json.loads(data)
+        except client.ApiException as exc:
+            raise _upstream(exc, f"running a command in pod {target.namespace}/{pod}") from exc
+        except aiohttp.WSServerHandshakeError as exc:
+            raise UpstreamError(
+                f"The Kubernetes API refused running a command in pod {target.namespace}/{pod}: "
+                f"{exc.status} {exc.message}.",
+                hint="The platform's role needs `create` on pods/exec (docs/kubernetes.md).",
+            ) from exc
+        except TimeoutError:
+            raise Unavailable(
+                f"A command in pod {target.namespace}/{pod} did not finish within {timeout_s:.0f}s."
+            ) from None
+        finally:
+            await ws_api.close()  # type: ignore[no-untyped-call]
+        return ExecResult(exit_code=_exit_code(status, pod), stdout=bytes(out), stderr=bytes(err))
+
     async def _read_deployment(self, target: InstanceTarget) -> Any:
         try:
             return await self._apps.read_namespaced_deployment(target.name, target.namespace)
@@ -267,6 +374,20 @@ def _claimed_storage(claim: Any) -> str:
         return ""
     requests = claim.spec.resources.requests if claim.spec and claim.spec.resources else None
     return str(requests.get("storage", "")) if requests else ""
+
+
+def _exit_code(status: dict[str, Any] | None, pod: str) -> int:
+    """The command's exit code from the error channel's Status (Success, or NonZeroExitCode with the
+    code as the ExitCode cause)."""
+    if status is None:
+        raise UpstreamError(f"The exec session in pod {pod} ended without the command's status.")
+    if status.get("status") == "Success":
+        return 0
+    causes = (status.get("details") or {}).get("causes") or []
+    for cause in causes:
+        if cause.get("reason") == "ExitCode":
+            return int(cause["message"])
+    raise UpstreamError(f"Running a command in pod {pod} failed: {str(status.get('message', ''))[:300]}")
 
 
 def _upstream(exc: client.ApiException, doing: str) -> UpstreamError:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from spreaders.provisioning.backends.local import QUIET_ENV
+from spreaders.provisioning.backends.local import QUIET_ENV, SHARED_EXCLUDED_NODES
 from spreaders.provisioning.tiers import Resources, Tier
 
 Manifest = dict[str, Any]
@@ -163,6 +163,8 @@ def n8n_env(target: InstanceTarget) -> dict[str, str]:
             "NODE_OPTIONS": f"--max-old-space-size={target.resources.node_heap_mb}",
         }
     )
+    if target.tenant_id is None:  # a shared pool instance: its tenants must not reach the pod's files
+        env["NODES_EXCLUDE"] = json.dumps(list(SHARED_EXCLUDED_NODES))
     if target.public_host:
         env["N8N_PROXY_HOPS"] = "1"  # behind the ingress controller: trust one X-Forwarded-For hop
     return env

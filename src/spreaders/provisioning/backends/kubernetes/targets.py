@@ -28,7 +28,7 @@ def dedicated_target(
     if not tier.dedicated and not embedded:
         raise Invalid(
             f"The {tier.name} tier has no dedicated instance.",
-            hint="Free tenants share the pool: use pool_targets(); pro and enterprise get their own.",
+            hint="Free tenants share the pool: use pool_target(); pro and enterprise get their own.",
         )
     kube = settings.kubernetes
     namespace = tenant_namespace(kube.namespace_prefix, tenant_id)
@@ -49,28 +49,28 @@ def dedicated_target(
     )
 
 
-def pool_targets(settings: Settings) -> list[InstanceTarget]:
-    """The shared free pool: `pool_instances` instances, each sized for `tenants_per_pool_instance`."""
+def pool_name(instance_id: str) -> str:
+    """The base name of a shared pool instance's objects, derived from its record's id."""
+    return dns_label("n8n-pool", instance_id.rsplit("_", 1)[-1][:12])
+
+
+def pool_target(settings: Settings, *, instance_id: str, capacity: int) -> InstanceTarget:
+    """A shared free-pool instance in the pool's namespace, sized for `capacity` tenants (the free
+    tier's requests and limits times its seats, volume included)."""
     kube = settings.kubernetes
     free = TIERS["free"]
-    resources = free.resources.times(kube.tenants_per_pool_instance)
-    targets = []
-    for index in range(kube.pool_instances):
-        name = f"n8n-pool-{index}"
-        targets.append(
-            InstanceTarget(
-                namespace=kube.pool_namespace,
-                name=name,
-                instance_id=name,
-                tier=free,
-                resources=resources,
-                image=kube.image,
-                n8n_version=settings.n8n.version,
-                expression_engine=settings.n8n.expression_engine,
-                public_host=_host(settings, dns_label(kube.pool_namespace, str(index))),
-                ingress_class=kube.ingress_class,
-                cluster_issuer=kube.cluster_issuer,
-                storage_class=kube.storage_class,
-            )
-        )
-    return targets
+    name = pool_name(instance_id)
+    return InstanceTarget(
+        namespace=kube.pool_namespace,
+        name=name,
+        instance_id=instance_id,
+        tier=free,
+        resources=free.resources.times(capacity),
+        image=kube.image,
+        n8n_version=settings.n8n.version,
+        expression_engine=settings.n8n.expression_engine,
+        public_host=_host(settings, dns_label(kube.pool_namespace, name.removeprefix("n8n-pool-"))),
+        ingress_class=kube.ingress_class,
+        cluster_issuer=kube.cluster_issuer,
+        storage_class=kube.storage_class,
+    )
