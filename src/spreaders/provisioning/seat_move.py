@@ -1,0 +1,184 @@
+"""Move a free tenant from its seat on a shared n8n to a dedicated instance of its own (scale free ->
+pro or enterprise), carrying its workflows (active ones activated again) and credentials.
+
+Three steps, each safe to run again:
+1. fill: a dedicated instance (recorded once, re-used by a rerun) gets a fresh data folder, the seat's
+   workflows and credentials are imported with n8n's CLI keeping their ids (`seat_export` reads them
+   from the shared process, credentials re-encrypted for the new key), then it starts, is
+   bootstrapped and the workflows active on the seat are activated. Until step 2 the tenant runs on
+   its seat as before; a failure stops the new process and leaves everything else as it was.
+2. commit, one transaction: the seat becomes `moved` (history: the executions run there keep
+   pointing at it), deployments and n8n credential links follow to the new instance (the n8n ids are
+   the same), the tenant takes the new tier. Something deployed or connected on the seat after the
+   copy was taken is not in the new instance: such a deployment is marked inactive (the next run
+   deploys it afresh) and such a link dropped (the next deploy pushes the credential again).
+3. release (`pool.release_moved`): the seat's member user is deleted on the shared process, with
+   everything it owned there. A rerun of `scale`, or the pool's background pass, finishes it.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import delete, select, update
+
+from spreaders.accounts.models import Tenant
+from spreaders.bootstrap import AppContext
+from spreaders.errors import NotFound, UpstreamError
+from spreaders.orchestrator import targets
+from spreaders.orchestrator.models import Deployment
+from spreaders.orchestrator.n8n_client import N8nClient
+from spreaders.provisioning import n8n_cli, pool, process, seat_export
+from spreaders.provisioning import service as provisioning
+from spreaders.provisioning.backends import local
+from spreaders.provisioning.installer import ProgressFn
+from spreaders.provisioning.models import DEDICATED, MOVED, N8nInstance
+from spreaders.provisioning.seat_export import SeatExport
+from spreaders.provisioning.tiers import Tier
+from spreaders.vault.models import N8nCredentialLink
+
+# Progress lines that mark the step boundaries (tests inject failures at them).
+COMMITTING = "switching the workspace to its new instance"
+RELEASING = "releasing the seat"
+
+
+async def _target(ctx: AppContext, tenant_id: str, tier: Tier, say: ProgressFn) -> N8nInstance:
+    """The dedicated instance being filled: the one an earlier, interrupted move recorded, or a new one."""
+    async with ctx.sessionmaker() as session:
+        found = await session.scalar(
+            select(N8nInstance)
+            .where(N8nInstance.tenant_id == tenant_id, N8nInstance.kind == DEDICATED)
+            .order_by(N8nInstance.created_at)
+            .limit(1)
+        )
+    if found is not None:
+        say(f"resuming the move into instance {found.id}")
+        async with ctx.unit_of_work() as session:
+            row = await session.get_one(N8nInstance, found.id)
+            row.tier, row.heap_mb = tier.name, tier.resources.node_heap_mb
+        found.tier, found.heap_mb = tier.name, tier.resources.node_heap_mb
+        return found
+    created = await provisioning.create_dedicated(ctx, tenant_id, tier.name)
+    say(f"recorded dedicated instance {created.id} ({tier.name})")
+    return created
+
+
+async def _fresh_folder(ctx: AppContext, target: N8nInstance) -> dict[str, str]:
+    """Stop whatever an earlier attempt left running in the target and empty its folder; its n8n
+    database starts anew, so the API key of an earlier bootstrap is dropped."""
+    await local.terminate(target.pid)
+    values = process.opened(ctx, target)
+    keep = {"encryption_key": values["encryption_key"], "owner_password": values["owner_password"]}
+    async with ctx.unit_of_work() as session:
+        row = await session.get_one(N8nInstance, target.id)
+        row.pid, row.status, row.bootstrapped_at = None, "new", None
+        process.seal(ctx, row, keep)
+        target.pid, target.status, target.secrets = None, "new", row.secrets
+    shutil.rmtree(target.data_dir, ignore_errors=True)
+    return keep
+
+
+async def _fill(
+    ctx: AppContext, seat: N8nInstance, target: N8nInstance, say: ProgressFn
+) -> tuple[SeatExport, set[str]]:
+    """Copy the seat's data into the target and start it; return the copy and the workflow ids that
+    were active on the seat but would not activate here."""
+    assert seat.pool_id is not None
+    async with ctx.sessionmaker() as session:
+        shared = await session.get_one(N8nInstance, seat.pool_id)
+    keys = await _fresh_folder(ctx, target)
+    folder = ctx.settings.data_dir / "moves" / seat.id
+    shutil.rmtree(folder, ignore_errors=True)
+    try:
+        copied = await seat_export.export_seat(
+            Path(shared.data_dir),
+            seat.n8n_user_id,
+            folder,
+            source_key=process.opened(ctx, shared)["encryption_key"],
+            destination_key=keys["encryption_key"],
+        )
+        say(f"importing {len(copied.workflow_ids)} workflows and {len(copied.credential_ids)} credentials")
+        await n8n_cli.import_all(await process.cli_spec(ctx, target, keys["encryption_key"]), folder)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    conn = await provisioning.run_dedicated(ctx, target, say)
+    client = N8nClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key)
+    say(f"activating {len(copied.active_workflow_ids)} workflows that were active")
+    refused: set[str] = set()
+    for workflow_id in copied.active_workflow_ids:
+        try:
+            await client.activate_workflow(workflow_id)
+        except (NotFound, UpstreamError) as exc:
+            say(f"workflow {workflow_id} would not activate: {exc.message}")
+            refused.add(workflow_id)
+    return copied, refused
+
+
+async def _commit(
+    ctx: AppContext,
+    tenant_id: str,
+    seat: N8nInstance,
+    target: N8nInstance,
+    tier: Tier,
+    copied: SeatExport,
+    refused: set[str],
+) -> None:
+    """Make the target the tenant's instance, in one transaction (see the module docstring, step 2)."""
+    live = set(copied.workflow_ids) - refused
+    async with ctx.unit_of_work() as session:
+        moved = await session.execute(
+            update(N8nInstance)
+            .where(N8nInstance.id == seat.id, N8nInstance.status != MOVED)
+            .values(status=MOVED)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            return  # a concurrent move committed first
+        deployments = (
+            await session.scalars(select(Deployment).where(Deployment.instance_id == seat.id))
+        ).all()
+        for deployment in deployments:
+            deployment.instance_id = target.id
+            if deployment.n8n_workflow_id not in live:
+                deployment.active = False
+        await session.execute(
+            delete(N8nCredentialLink).where(
+                N8nCredentialLink.instance_id == seat.id,
+                N8nCredentialLink.n8n_credential_id.not_in(copied.credential_ids),
+            )
+        )
+        await session.execute(
+            update(N8nCredentialLink)
+            .where(N8nCredentialLink.instance_id == seat.id)
+            .values(instance_id=target.id)
+            .execution_options(synchronize_session=False)
+        )
+        (await session.get_one(Tenant, tenant_id)).tier = tier.name
+
+
+async def move_to_dedicated(
+    ctx: AppContext, *, tenant_id: str, seat: N8nInstance, tier: Tier, progress: ProgressFn | None = None
+) -> str:
+    """Move the tenant from `seat` to a dedicated instance sized for `tier`; return that instance's id.
+
+    A seat already moved (an earlier run stopped after the commit) only has its release finished.
+    """
+    say = progress or (lambda _message: None)
+    if seat.status != MOVED:
+        target = await _target(ctx, tenant_id, tier, say)
+        try:
+            say(f"copying the workspace's workflows and credentials from its seat {seat.id}")
+            copied, refused = await _fill(ctx, seat, target, say)
+            say(COMMITTING)
+            await _commit(ctx, tenant_id, seat, target, tier, copied, refused)
+        except BaseException:
+            # The seat stays the tenant's instance: do not leave a second process running beside it.
+            await process.stop_process(ctx, target.id)
+            raise
+        targets.forget_tenant(ctx, tenant_id=tenant_id)
+    say(RELEASING)
+    await pool.release_moved(ctx, tenant_id=tenant_id)
+    current = await provisioning.status(ctx, tenant_id=tenant_id)
+    assert current is not None
+    return current.id
