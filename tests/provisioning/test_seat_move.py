@@ -17,7 +17,8 @@ import pytest
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
-from spreaders.errors import Invalid
+from spreaders.errors import Invalid, NotFound
+from spreaders.monitor import logs
 from spreaders.orchestrator import service as orchestrator
 from spreaders.provisioning import lifecycle, n8n_cipher, process, seat_move
 from spreaders.provisioning import service as provisioning
@@ -148,6 +149,8 @@ async def test_free_tenant_moves_to_pro_with_its_data_resuming_after_failures_an
         assert done.instance.id == target_id and done.healthy and done.quota.tier == "pro"
         seat = await _row(app, seat_id)
         assert seat.status == "moved" and seat.pool_id is None and seat.secrets is None
+        with pytest.raises(NotFound, match="moved away from"):  # n8n's record of it left with the seat
+            await logs.execution_logs(app, principal=principal, execution_id=first.id)
     finally:
         await provisioning.stop(app, tenant_id=tenant_id)
 
