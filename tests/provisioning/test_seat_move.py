@@ -17,7 +17,8 @@ import pytest
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
-from spreaders.errors import Invalid, NotFound
+from spreaders.db.base import utcnow
+from spreaders.errors import Conflict, Invalid, NotFound
 from spreaders.monitor import logs
 from spreaders.orchestrator import service as orchestrator
 from spreaders.provisioning import lifecycle, n8n_cipher, process, seat_move
@@ -185,6 +186,15 @@ async def test_scaling_a_seat_to_free_or_a_dedicated_instance_to_free_is_refused
             pooled, tenant_id=principal.tenant_id, instance_id=conn.instance_id, tier_name="free"
         )
     assert on_seat.value.hint is not None and "pro" in on_seat.value.hint
+    # a move of the workspace under way (its lease is fresh): a second one is refused, nothing is made
+    async with pooled.unit_of_work() as session:
+        (await session.get_one(N8nInstance, conn.instance_id)).move_started_at = utcnow()
+    with pytest.raises(Conflict, match="already being moved"):
+        await lifecycle.scale(
+            pooled, tenant_id=principal.tenant_id, instance_id=conn.instance_id, tier_name="pro"
+        )
+    [only] = await lifecycle.list_instances(pooled, tenant_id=principal.tenant_id)
+    assert only.instance.id == conn.instance_id and only.instance.tier == "free"
 
     pro = await _free_principal(pooled, "pro")
     instance = await provisioning.create_dedicated(pooled, pro.tenant_id, "pro")

@@ -42,6 +42,8 @@ class N8nInstance(TimestampMixin, Base):
     capacity: Mapped[int] = mapped_column(default=1)  # seats a shared process serves
     n8n_user_id: Mapped[str] = mapped_column(String(64), default="")  # a seat's member user in n8n
     claimed_at: Mapped[datetime | None]
+    # A seat being moved to a dedicated instance: when the move began (a lease; see seat_move).
+    move_started_at: Mapped[datetime | None]
     backend: Mapped[str] = mapped_column(String(20), default="local")
     status: Mapped[str] = mapped_column(String(20), default="new")
     version: Mapped[str] = mapped_column(String(40))

@@ -19,13 +19,17 @@ Three steps, each safe to run again:
 from __future__ import annotations
 
 import shutil
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 
 from sqlalchemy import delete, select, update
 
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
-from spreaders.errors import NotFound, UpstreamError
+from spreaders.db.base import utcnow
+from spreaders.errors import Conflict, NotFound, UpstreamError
 from spreaders.orchestrator import targets
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
@@ -38,9 +42,44 @@ from spreaders.provisioning.seat_export import SeatExport
 from spreaders.provisioning.tiers import Tier
 from spreaders.vault.models import N8nCredentialLink
 
+# A move takes well under a minute here; a lease this old was left by a move whose process died.
+STALE_MOVE = timedelta(minutes=15)
 # Progress lines that mark the step boundaries (tests inject failures at them).
 COMMITTING = "switching the workspace to its new instance"
 RELEASING = "releasing the seat"
+
+
+@asynccontextmanager
+async def _lease(ctx: AppContext, seat_id: str) -> AsyncIterator[None]:
+    """Hold the seat's move lease: a second move of the same workspace is refused while one runs
+    (both would fill, and kill the process of, the same new instance)."""
+    now = utcnow()
+    async with ctx.unit_of_work() as session:
+        taken = await session.execute(
+            update(N8nInstance)
+            .where(
+                N8nInstance.id == seat_id,
+                (N8nInstance.move_started_at.is_(None)) | (N8nInstance.move_started_at < now - STALE_MOVE),
+            )
+            .values(move_started_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict(
+            "This workspace is already being moved to its own instance.",
+            hint=f"Wait for that move to finish; if its process died, run the scale again after "
+            f"{STALE_MOVE.seconds // 60} minutes.",
+        )
+    try:
+        yield
+    finally:
+        async with ctx.unit_of_work() as session:
+            await session.execute(
+                update(N8nInstance)
+                .where(N8nInstance.id == seat_id, N8nInstance.move_started_at == now)
+                .values(move_started_at=None)
+                .execution_options(synchronize_session=False)
+            )
 
 
 async def _target(ctx: AppContext, tenant_id: str, tier: Tier, say: ProgressFn) -> N8nInstance:
@@ -127,14 +166,7 @@ async def _commit(
     """Make the target the tenant's instance, in one transaction (see the module docstring, step 2)."""
     live = set(copied.workflow_ids) - refused
     async with ctx.unit_of_work() as session:
-        moved = await session.execute(
-            update(N8nInstance)
-            .where(N8nInstance.id == seat.id, N8nInstance.status != MOVED)
-            .values(status=MOVED)
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            return  # a concurrent move committed first
+        (await session.get_one(N8nInstance, seat.id)).status = MOVED
         deployments = (
             await session.scalars(select(Deployment).where(Deployment.instance_id == seat.id))
         ).all()
@@ -157,6 +189,26 @@ async def _commit(
         (await session.get_one(Tenant, tenant_id)).tier = tier.name
 
 
+async def _copy_and_commit(
+    ctx: AppContext, tenant_id: str, seat_id: str, tier: Tier, say: ProgressFn
+) -> None:
+    """Steps 1 and 2, under the lease; nothing to do when a move that held it before committed."""
+    async with ctx.sessionmaker() as session:
+        seat = await session.get_one(N8nInstance, seat_id)
+    if seat.status == MOVED:
+        return
+    target = await _target(ctx, tenant_id, tier, say)
+    try:
+        say(f"copying the workspace's workflows and credentials from its seat {seat.id}")
+        copied, refused = await _fill(ctx, seat, target, say)
+        say(COMMITTING)
+        await _commit(ctx, tenant_id, seat, target, tier, copied, refused)
+    except BaseException:
+        # The seat stays the tenant's instance: no second process is left running beside it.
+        await process.stop_process(ctx, target.id)
+        raise
+
+
 async def move_to_dedicated(
     ctx: AppContext, *, tenant_id: str, seat: N8nInstance, tier: Tier, progress: ProgressFn | None = None
 ) -> str:
@@ -166,16 +218,8 @@ async def move_to_dedicated(
     """
     say = progress or (lambda _message: None)
     if seat.status != MOVED:
-        target = await _target(ctx, tenant_id, tier, say)
-        try:
-            say(f"copying the workspace's workflows and credentials from its seat {seat.id}")
-            copied, refused = await _fill(ctx, seat, target, say)
-            say(COMMITTING)
-            await _commit(ctx, tenant_id, seat, target, tier, copied, refused)
-        except BaseException:
-            # The seat stays the tenant's instance: do not leave a second process running beside it.
-            await process.stop_process(ctx, target.id)
-            raise
+        async with _lease(ctx, seat.id):
+            await _copy_and_commit(ctx, tenant_id, seat.id, tier, say)
         targets.forget_tenant(ctx, tenant_id=tenant_id)
     say(RELEASING)
     await pool.release_moved(ctx, tenant_id=tenant_id)
