@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Conflict, Invalid, NotFound, UpstreamError
+from spreaders.errors import Conflict, Invalid, NotFound, SpreadersError, UpstreamError
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
@@ -147,8 +147,12 @@ async def scale(
         )
     if row.status == "deprovisioned":
         raise Conflict(f"Instance {row.id} is deprovisioned.", hint="Restore it first, then scale it.")
-    # A seat left behind by a move that stopped after its commit is released now.
-    await pool.release_moved(ctx, tenant_id=tenant_id)
+    # A seat left behind by a move that stopped after its commit is released now; if its shared
+    # process cannot be reached the resize still goes on (the pool's background pass retries it).
+    try:
+        await pool.release_moved(ctx, tenant_id=tenant_id)
+    except SpreadersError as exc:
+        say(f"the old seat is not released yet: {exc.message}")
     return await _resize(ctx, tenant_id, row, tier, say)
 
 
