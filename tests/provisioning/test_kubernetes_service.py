@@ -413,6 +413,13 @@ async def test_free_tenants_take_seats_on_a_pool_deployment_that_idles_to_no_pod
     deployment = api.get("deployments", "spreaders-pool", name)
     assert deployment is not None and deployment["spec"]["replicas"] == 1
     assert await provisioning.connect(pool_app, tenant_id=first) == a
+    # The move to a dedicated instance copies through a local shared process's files: refused here,
+    # before anything changes.
+    with pytest.raises(Conflict, match="local backend only"):
+        await lifecycle.scale(pool_app, tenant_id=first, instance_id=seat_a.id, tier_name="pro")
+    after = await _row(pool_app, first)
+    assert (after.id, after.status, after.pool_id) == (seat_a.id, seat_a.status, shared.id)
+    assert await provisioning.connect(pool_app, tenant_id=first) == a
 
 
 async def test_a_pod_that_never_gets_ready_fails_the_record_with_the_reason(

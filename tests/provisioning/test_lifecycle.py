@@ -20,6 +20,7 @@ from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.models import InstanceBackup, N8nInstance
 from spreaders.provisioning.tiers import TIERS
 from spreaders.registry import service as registry
+from spreaders.registry.models import WorkflowTemplate
 from spreaders.vault.sealed import row_aad
 
 from ..vault.test_n8n_credentials import (
@@ -57,20 +58,27 @@ async def _pro_tenant(app: AppContext) -> Principal:
     return Principal(tenant_id=tenant.id, user_id=user.id)
 
 
+async def connected_template(
+    app: AppContext, principal: Principal, key_server: _KeyServer, secret: str
+) -> WorkflowTemplate:
+    """A template calling `key_server` with a header key the tenant connected through the vault."""
+    key_server.expected = secret
+    await _connect_header_key(app, principal, secret)
+    async with app.unit_of_work() as session:
+        return await registry.import_workflow(
+            session,
+            tenant_id=principal.tenant_id,
+            document=_header_auth_workflow(f"http://127.0.0.1:{key_server.server_port}/me"),
+        )
+
+
 async def test_scale_then_deprovision_with_backup_then_restore_keeps_workflows_and_credentials(
     app: AppContext, key_server: _KeyServer
 ) -> None:
     principal = await _pro_tenant(app)
     tenant_id = principal.tenant_id
     secret = f"key-{uuid.uuid4().hex}"
-    key_server.expected = secret
-    await _connect_header_key(app, principal, secret)
-    async with app.unit_of_work() as session:
-        template = await registry.import_workflow(
-            session,
-            tenant_id=tenant_id,
-            document=_header_auth_workflow(f"http://127.0.0.1:{key_server.server_port}/me"),
-        )
+    template = await connected_template(app, principal, key_server, secret)
     try:
         first = await orchestrator.execute(app, principal=principal, template_id=template.id, timeout_s=60)
         assert first.status == "success", first.error

@@ -13,6 +13,7 @@ from spreaders.bootstrap import AppContext, open_app
 from spreaders.cli.output import JsonOpt, console, print_json, progress_line, run
 from spreaders.errors import NotFound
 from spreaders.provisioning import lifecycle
+from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.lifecycle import InstanceStatus
 from spreaders.settings import Settings
 
@@ -25,10 +26,10 @@ IdArg = Annotated[str | None, typer.Argument(help="Instance id (default: this wo
 async def _resolve(ctx: AppContext, instance_id: str | None) -> str:
     if instance_id:
         return instance_id
-    found = await lifecycle.list_instances(ctx, tenant_id=ctx.local_principal.tenant_id)
-    if not found:
+    found = await provisioning.status(ctx, tenant_id=ctx.local_principal.tenant_id)
+    if found is None:
         raise NotFound("This workspace has no n8n instance yet.", hint="`spreaders n8n start` creates one.")
-    return found[0].instance.id
+    return found.id
 
 
 def _show(status: InstanceStatus) -> None:
@@ -101,7 +102,8 @@ def scale(
     instance_id: IdArg = None,
     as_json: JsonOpt = False,
 ) -> None:
-    """Move the workspace to another tier; a running instance restarts with the new limits."""
+    """Move the workspace to another tier: free -> pro/enterprise moves its workflows and credentials
+    to an instance of its own; a dedicated instance restarts with the new limits."""
 
     async def go(settings: Settings) -> Any:
         async with open_app(settings) as ctx:

@@ -34,6 +34,13 @@ async def execution_logs(ctx: AppContext, *, principal: Principal, execution_id:
             f"The node logs of {execution_id} live in this workspace's n8n, which is not running.",
             hint="Start it with `spreaders n8n start` (or run any workflow), then ask again.",
         ) from exc
+    if conn.instance_id != row.instance_id:
+        # Run on an instance the workspace has left (a move to a dedicated one): n8n's record of it
+        # went with the old seat, and the same n8n id here names another run.
+        raise NotFound(
+            f"The node logs of {execution_id} stayed in the n8n instance this workspace moved away from.",
+            hint="execution.getStatus still shows the stored status, error and output summary.",
+        )
     try:
         n8n_execution = await orchestrator.client_for(ctx, conn).get_execution(row.n8n_execution_id)
     except NotFound as exc:

@@ -304,6 +304,10 @@ async def sync(ctx: AppContext, *, principal: Principal, execution_id: str) -> E
     if row.status in FINISHED_STATUSES or row.n8n_execution_id is None:
         return monitor.to_read(row)
     conn = await provisioning.connect(ctx, tenant_id=principal.tenant_id)
+    if conn.instance_id != row.instance_id:
+        # Run on an instance the workspace has left (a move to a dedicated one): its n8n id means
+        # nothing here; the record stands as history and the monitor closes it.
+        return monitor.to_read(row)
     n8n_execution = await client_for(ctx, conn).get_execution(row.n8n_execution_id)
     return await records.write_state(ctx, execution_id, n8n_execution)
 
@@ -387,7 +391,10 @@ async def wait_for(
     row = await _n8n_id_of(ctx, principal, row, started + timeout_s)
     if row.status in FINISHED_STATUSES or row.n8n_execution_id is None:
         return monitor.to_read(row)
-    client = client_for(ctx, await provisioning.connect(ctx, tenant_id=principal.tenant_id))
+    conn = await provisioning.connect(ctx, tenant_id=principal.tenant_id)
+    if conn.instance_id != row.instance_id:
+        return monitor.to_read(row)  # run on an instance the workspace has left (see `sync`)
+    client = client_for(ctx, conn)
     delay, reported, reported_at = POLL_FIRST_S, "", 0.0
     while True:
         try:

@@ -38,3 +38,9 @@ def remember(ctx: AppContext, *, tenant_id: str, template_id: str, target: RunTa
 
 def forget(ctx: AppContext, *, tenant_id: str, template_id: str) -> None:
     ctx.run_targets.pop((tenant_id, template_id), None)
+
+
+def forget_tenant(ctx: AppContext, *, tenant_id: str) -> None:
+    """Forget every remembered target of the tenant (its instance changed)."""
+    for key in [key for key in ctx.run_targets if key[0] == tenant_id]:
+        ctx.run_targets.pop(key, None)

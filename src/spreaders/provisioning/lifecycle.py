@@ -22,17 +22,25 @@ from sqlalchemy import func, select
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Conflict, Invalid, NotFound, UpstreamError
+from spreaders.errors import Conflict, Invalid, NotFound, SpreadersError, UpstreamError
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
-from spreaders.provisioning import installer, k8s_backup, k8s_instances, n8n_cli, process, quotas
+from spreaders.provisioning import (
+    k8s_backup,
+    k8s_instances,
+    n8n_cli,
+    pool,
+    process,
+    quotas,
+    seat_move,
+)
 from spreaders.provisioning import service as provisioning
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import DEDICATED, SEAT, InstanceBackup, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
-from spreaders.provisioning.tiers import Resources, get_tier
+from spreaders.provisioning.tiers import Resources, Tier, get_tier
 from spreaders.vault.sealed import row_aad
 
 
@@ -88,7 +96,7 @@ async def _dedicated(ctx: AppContext, tenant_id: str, instance_id: str, operatio
         raise Invalid(
             f"This workspace runs on a seat of a shared free-tier n8n; {operation} applies to dedicated "
             "instances.",
-            hint="Moving a free workspace's workflows to its own instance is not available yet.",
+            hint="Move it to an instance of its own first with `spreaders instances scale pro`.",
         )
     return row
 
@@ -119,37 +127,73 @@ async def list_instances(ctx: AppContext, *, tenant_id: str) -> list[InstanceSta
     return [await describe(ctx, tenant_id=tenant_id, instance_id=instance_id) for instance_id in ids]
 
 
-async def _spec(ctx: AppContext, row: N8nInstance, encryption_key: str) -> local.ProcessSpec:
-    binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, row.version)
-    return process.spec(ctx, row, binary, encryption_key)
-
-
 async def scale(
     ctx: AppContext, *, tenant_id: str, instance_id: str, tier_name: str, progress: ProgressFn | None = None
 ) -> InstanceStatus:
-    """Move the tenant to `tier_name`: record it, and restart a running instance with the new heap.
-
-    The data stays in the instance's folder; only the process and its limits change.
+    """Move the tenant to `tier_name`. From a free seat to pro or enterprise, its workflows and
+    credentials move to a new dedicated instance (`seat_move`); a dedicated instance is resized in
+    place: the tier is recorded and a running instance restarts with the new heap.
     """
     say = progress or (lambda _message: None)
     tier = get_tier(tier_name)
-    row = await _dedicated(ctx, tenant_id, instance_id, "scale")
+    row = await _instance(ctx, tenant_id, instance_id)
+    if row.kind == SEAT:
+        if not tier.dedicated:
+            raise Invalid(
+                f"This workspace is on the {tier.name} tier already (a seat of a shared n8n).",
+                hint="Scale to pro or enterprise to move it to an instance of its own.",
+            )
+        moved_to = await seat_move.move_to_dedicated(
+            ctx, tenant_id=tenant_id, seat=row, tier=tier, progress=say
+        )
+        row = await _instance(ctx, tenant_id, moved_to)
+        if row.tier == tier.name:
+            return await describe(ctx, tenant_id=tenant_id, instance_id=row.id)
+    if not tier.dedicated and not await _is_local(ctx, tenant_id):
+        raise Invalid(
+            "A dedicated instance cannot move back onto the shared free-tier pool: the shared process "
+            "would have to stop, for every tenant on it, to import this workspace's data.",
+            hint="Keep the workspace on pro or enterprise (`spreaders instances scale pro`).",
+        )
     if row.status == "deprovisioned":
-        raise Conflict(f"Instance {instance_id} is deprovisioned.", hint="Restore it first, then scale it.")
+        raise Conflict(f"Instance {row.id} is deprovisioned.", hint="Restore it first, then scale it.")
+    # A seat left behind by a move that stopped after its commit is released now; if its shared
+    # process cannot be reached the resize still goes on (the pool's background pass retries it).
+    try:
+        await pool.release_moved(ctx, tenant_id=tenant_id)
+    except SpreadersError as exc:
+        say(f"the old seat is not released yet: {exc.message}")
+    return await _resize(ctx, tenant_id, row, tier, say)
+
+
+async def _is_local(ctx: AppContext, tenant_id: str) -> bool:
+    async with ctx.sessionmaker() as session:
+        return (await session.get_one(Tenant, tenant_id)).is_local
+
+
+async def _resize(
+    ctx: AppContext, tenant_id: str, row: N8nInstance, tier: Tier, say: ProgressFn
+) -> InstanceStatus:
+    """Record the tier on the workspace and its dedicated instance; restart a running one with the new
+    heap (its data stays in its folder)."""
+    unchanged = row.tier == tier.name and row.heap_mb == tier.resources.node_heap_mb
     was_running = local.pid_alive(row.pid)
     async with ctx.unit_of_work() as session:
         (await session.get_one(Tenant, tenant_id)).tier = tier.name
-        stored = await session.get_one(N8nInstance, instance_id)
+        stored = await session.get_one(N8nInstance, row.id)
         stored.tier, stored.heap_mb = tier.name, tier.resources.node_heap_mb
+    if unchanged:
+        say(f"already on the {tier.name} tier")
+        return await describe(ctx, tenant_id=tenant_id, instance_id=row.id)
     say(f"tier {row.tier} -> {tier.name}: heap {row.heap_mb} -> {tier.resources.node_heap_mb} MB")
     if row.backend == k8s_instances.BACKEND:
         say("resizing the pod and its volume claim; a new pod rolls out")
         await k8s_instances.scale(ctx, row, tier)
     elif was_running:
         say("restarting n8n with the new limits")
-        await _stop(ctx, instance_id)
+        await _stop(ctx, row.id)
         await provisioning.ensure_running(ctx, tenant_id=tenant_id, progress=say)
-    return await describe(ctx, tenant_id=tenant_id, instance_id=instance_id)
+    return await describe(ctx, tenant_id=tenant_id, instance_id=row.id)
 
 
 async def _stop(ctx: AppContext, instance_id: str) -> None:
@@ -191,7 +235,7 @@ async def deprovision(
         folder = ctx.settings.data_dir / "backups" / backup_id
         say(f"stopping n8n; exporting workflows and credentials to {folder}")
         await _stop(ctx, instance_id)
-        spec = await _spec(ctx, row, values["encryption_key"])
+        spec = await process.cli_spec(ctx, row, values["encryption_key"])
         workflows, credentials = await n8n_cli.export_all(spec, folder)
         where = str(folder)
     keep = {"encryption_key": values["encryption_key"], "owner_password": values["owner_password"]}
@@ -301,7 +345,7 @@ async def _restore_locally(
     # A left-over folder from an interrupted restore would mix two databases: start clean.
     shutil.rmtree(row.data_dir, ignore_errors=True)
     say(f"importing {backup.workflows} workflows and {backup.credentials} credentials from {backup.path}")
-    await n8n_cli.import_all(await _spec(ctx, row, keep["encryption_key"]), Path(backup.path))
+    await n8n_cli.import_all(await process.cli_spec(ctx, row, keep["encryption_key"]), Path(backup.path))
     async with ctx.unit_of_work() as session:
         stored = await session.get_one(N8nInstance, row.id)
         stored.status = "stopped"

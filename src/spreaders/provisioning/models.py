@@ -4,7 +4,8 @@ One table, three kinds of row (`kind`):
 - `dedicated`: a tenant's own n8n process (pro, enterprise, the embedded local tenant);
 - `shared`: a pooled n8n process serving several free tenants; it belongs to no tenant (`tenant_id` NULL);
 - `seat`: one free tenant's membership of a shared process: its own n8n member user and API key.
-  `pool_id` names the shared row; `tenant_id` is NULL while the seat waits in the warm pool.
+  `pool_id` names the shared row; `tenant_id` is NULL while the seat waits in the warm pool. A seat
+  whose tenant moved to a dedicated instance stays as history (status `moved`).
 
 Seats are rows of this table (not of a side table) because deployments, n8n credential links and
 executions reference `n8n_instances.id` as "the tenant's instance", and the orchestrator finds a
@@ -21,6 +22,9 @@ from sqlalchemy.orm import Mapped, mapped_column
 from spreaders.db.base import Base, TenantMixin, TimestampMixin
 
 DEDICATED, SHARED, SEAT = "dedicated", "shared", "seat"
+# A seat whose tenant moved to a dedicated instance (`provisioning/seat_move.py`): kept because the
+# executions run on it reference it; its member user is deleted, then `pool_id` is cleared.
+MOVED = "moved"
 
 
 class N8nInstance(TimestampMixin, Base):
@@ -38,6 +42,8 @@ class N8nInstance(TimestampMixin, Base):
     capacity: Mapped[int] = mapped_column(default=1)  # seats a shared process serves
     n8n_user_id: Mapped[str] = mapped_column(String(64), default="")  # a seat's member user in n8n
     claimed_at: Mapped[datetime | None]
+    # A seat being moved to a dedicated instance: when the move began (a lease; see seat_move).
+    move_started_at: Mapped[datetime | None]
     backend: Mapped[str] = mapped_column(String(20), default="local")
     status: Mapped[str] = mapped_column(String(20), default="new")
     version: Mapped[str] = mapped_column(String(40))

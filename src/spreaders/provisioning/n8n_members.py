@@ -118,3 +118,12 @@ async def create_members(*, base_url: str, owner_api_key: str, count: int, timeo
             Member(user_id=str(user["id"]), email=str(user["email"]), password=password, api_key=key)
         )
     return members
+
+
+async def delete_member(*, base_url: str, owner_api_key: str, user_id: str, timeout_s: float) -> None:
+    """Delete a member user and everything its personal project owns (workflows, their executions,
+    credentials, its API key): n8n's own user deletion without a transferee. Gone already is done."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=timeout_s) as session:
+        response = await session.delete(f"/api/v1/users/{user_id}", headers={"X-N8N-API-KEY": owner_api_key})
+    if response.status_code not in (204, 404):
+        check(response, "deleting a member")

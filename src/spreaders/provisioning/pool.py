@@ -14,21 +14,25 @@ their tenants.
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
+import httpx
 from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
-from spreaders.errors import Conflict
+from spreaders.errors import Conflict, SpreadersError
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.provisioning import n8n_members, process
 from spreaders.provisioning.installer import ProgressFn
-from spreaders.provisioning.models import SEAT, SHARED, N8nInstance
+from spreaders.provisioning.models import MOVED, SEAT, SHARED, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection
 from spreaders.provisioning.shared_runtime import SharedRuntime, runtime_for
+
+logger = logging.getLogger(__name__)
 
 # Claims lost to concurrent claimers before giving up (each loss means someone else got a seat).
 CLAIM_ATTEMPTS = 5
@@ -285,6 +289,39 @@ async def stop_idle(ctx: AppContext) -> list[str]:
     return stopped
 
 
+async def release_moved(ctx: AppContext, *, tenant_id: str | None = None) -> int:
+    """Finish leaving the pool for seats whose tenant moved to a dedicated instance (all, or one
+    tenant's): delete the seat's member user on its shared process, which takes the tenant's
+    workflows, executions and credentials there with it, then free the seat's room. Returns how many.
+
+    The user is deleted rather than the seat wiped and handed to the next tenant: n8n's user deletion
+    removes the whole personal project and the old API key in one step, so nothing of one tenant can
+    reach another, and a fresh seat costs a fraction of a second when the reserve refills.
+    """
+    query = select(N8nInstance).where(
+        N8nInstance.kind == SEAT, N8nInstance.status == MOVED, N8nInstance.pool_id.is_not(None)
+    )
+    if tenant_id is not None:
+        query = query.where(N8nInstance.tenant_id == tenant_id)
+    async with ctx.sessionmaker() as session:
+        seats = list((await session.scalars(query)).all())
+    for seat in seats:
+        assert seat.pool_id is not None
+        async with ctx.sessionmaker() as session:
+            shared = await session.get_one(N8nInstance, seat.pool_id)
+        await ensure_shared_running(ctx, shared)
+        await n8n_members.delete_member(
+            base_url=shared.base_url,
+            owner_api_key=process.opened(ctx, shared)["api_key"],
+            user_id=seat.n8n_user_id,
+            timeout_s=ctx.settings.n8n.request_timeout_s,
+        )
+        async with ctx.unit_of_work() as session:
+            row = await session.get_one(N8nInstance, seat.id)
+            row.pool_id, row.secrets, row.n8n_user_id = None, None, ""
+    return len(seats)
+
+
 async def maintain(ctx: AppContext) -> tuple[list[str], int]:
     """One background pass: stop idle shared processes, then refill the warm reserve. Does nothing
     until the pool is in use (a shared process exists), so the embedded mode never starts one.
@@ -292,6 +329,13 @@ async def maintain(ctx: AppContext) -> tuple[list[str], int]:
     if not await shared_instances(ctx):
         return [], 0
     await drop_stale_reservations(ctx)
+    try:
+        await release_moved(ctx)
+    except (
+        SpreadersError,
+        httpx.HTTPError,
+    ) as exc:  # a shared process that will not answer must not stop the refill
+        logger.warning("releasing moved seats failed, retried next pass: %s", exc)
     stopped = await stop_idle(ctx)
     return stopped, await replenish(ctx)
 

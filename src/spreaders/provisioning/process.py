@@ -72,6 +72,12 @@ def spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: s
     )
 
 
+async def cli_spec(ctx: AppContext, instance: N8nInstance, encryption_key: str) -> local.ProcessSpec:
+    """The instance's environment for the n8n CLI (installing n8n first if needed)."""
+    binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, instance.version)
+    return spec(ctx, instance, binary, encryption_key)
+
+
 async def healthy(ctx: AppContext, instance: N8nInstance) -> bool:
     if not local.pid_alive(instance.pid):
         return False

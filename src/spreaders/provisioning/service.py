@@ -19,7 +19,7 @@ from spreaders.provisioning import k8s_instances, pool, process
 from spreaders.provisioning.backends import local
 from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key
 from spreaders.provisioning.installer import ProgressFn
-from spreaders.provisioning.models import DEDICATED, SEAT, N8nInstance
+from spreaders.provisioning.models import DEDICATED, MOVED, SEAT, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
 from spreaders.provisioning.tiers import get_tier
 
@@ -31,7 +31,9 @@ def _not_running() -> Unavailable:
 async def _find(session: AsyncSession, tenant_id: str) -> N8nInstance | None:
     # Whatever backend a tenant's instance was made on, it stays its instance: switching the setting
     # does not move data, it only decides where new instances go.
-    query = select(N8nInstance).where(N8nInstance.tenant_id == tenant_id)
+    # A moved seat is history; while a move runs, the seat (older) stays the tenant's instance and the
+    # dedicated one being filled is not returned until the move commits.
+    query = select(N8nInstance).where(N8nInstance.tenant_id == tenant_id, N8nInstance.status != MOVED)
     return (await session.execute(query.order_by(N8nInstance.created_at).limit(1))).scalar_one_or_none()
 
 
@@ -43,7 +45,7 @@ async def _process_row(session: AsyncSession, instance: N8nInstance) -> N8nInsta
 
 
 # States in which no process is expected: not running is not "dead" there.
-RESTING = ("new", "stopped", "deprovisioned")
+RESTING = ("new", "stopped", "deprovisioned", MOVED)
 
 
 def _read(instance: N8nInstance, proc: N8nInstance) -> InstanceRead:
@@ -74,10 +76,11 @@ async def _wants_dedicated(session: AsyncSession, tenant_id: str) -> bool:
     return tenant.is_local or get_tier(tenant.tier).dedicated
 
 
-async def _create_dedicated(ctx: AppContext, tenant_id: str) -> N8nInstance:
+async def create_dedicated(ctx: AppContext, tenant_id: str, tier_name: str | None = None) -> N8nInstance:
+    """Record a new dedicated instance for the tenant, sized for `tier_name` (default: its tier)."""
     settings = ctx.settings.n8n
     async with ctx.unit_of_work() as session:
-        tier = get_tier((await session.get_one(Tenant, tenant_id)).tier)
+        tier = get_tier(tier_name or (await session.get_one(Tenant, tenant_id)).tier)
         instance = N8nInstance(
             id=new_id("n8n"),
             tenant_id=tenant_id,
@@ -123,12 +126,20 @@ async def ensure_running(
         return await k8s_instances.ensure_running(ctx, instance, progress)
     if instance is None:
         say("creating an n8n instance record")
-        instance = await _create_dedicated(ctx, tenant_id)
+        instance = await create_dedicated(ctx, tenant_id)
     if instance.status == "deprovisioned":
         raise Conflict(
             "This workspace's n8n was deprovisioned (its workflows and credentials are in a backup).",
             hint="Restore it with `spreaders instances restore` (or POST /api/v1/instances/{id}/restore).",
         )
+    return await run_dedicated(ctx, instance, progress)
+
+
+async def run_dedicated(
+    ctx: AppContext, instance: N8nInstance, progress: ProgressFn | None = None
+) -> InstanceConnection:
+    """Start (or re-adopt) a dedicated instance's process and bootstrap it once (owner, API key)."""
+    say = progress or (lambda _message: None)
     values = await process.ensure_process(ctx, instance, progress)
     if "api_key" not in values:
         say("bootstrapping n8n (owner account and API key)")
