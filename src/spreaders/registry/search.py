@@ -72,11 +72,13 @@ async def search_templates(
     query: TemplateSearch,
     connected_credential_types: Collection[str] | None = None,
     ranking: Ranking = DEFAULT_RANKING,
+    prune: bool = True,
 ) -> TemplatePage:
     """Find active templates by full-text relevance and filters, best match first.
 
     `connected_credential_types` (n8n credential types the tenant's connected accounts provide) is
-    what `connected_only` checks against; `ranking` is for tuning (see benchmarks/relevance.py).
+    what `connected_only` checks against; `ranking` is for tuning (see benchmarks/relevance.py);
+    `prune=False` ranks every match (same results, slower: for measuring pruning).
     """
     words = fulltext.terms(query.query)
     if query.query.strip() and not words:
@@ -121,7 +123,9 @@ async def search_templates(
         "page_offset": query.offset,
         **(fulltext.text_parameters(words, dialect=dialect) if words else {}),
     }
-    rows = await _pruned_search(session, dataclasses.replace(shape, engine_cut=fast), words, params)
+    rows = None
+    if prune:
+        rows = await _pruned_search(session, dataclasses.replace(shape, engine_cut=fast), words, params)
     if rows is not None:
         counted, exact = rows[0].total, False
     else:
@@ -173,8 +177,13 @@ async def _pruned_search(
 
 
 def _proven(rows: Sequence[Row[Any]], depth: int) -> bool:
-    """Whether a pruned search found a full set of candidates whose worst beats every pruned match."""
-    return bool(rows) and rows[0].found >= depth and pruning.exact(rows[0].worst, rows[0].bound)
+    """Whether a pruned search kept every match, or found a full set of candidates whose worst beats
+    every match it left out."""
+    if not rows:
+        return False
+    if rows[0].found == rows[0].total <= TOTAL_CAP:  # the total counts every match up to the cap
+        return True
+    return bool(rows[0].found >= depth and pruning.exact(rows[0].worst, rows[0].bound))
 
 
 @dataclass(frozen=True)
