@@ -146,16 +146,13 @@ def match_text(
     With `ranked=False` only the restriction is made (for counting) and the returned match is not usable.
     With `engine_cut` (SQLite) the engine's hits are cut to the `fts_depth` best (by every-term-first
     if `tiered`, then relevance, then rowid) before the facets are read.
-    With `pruned`, only the matches `spreaders.registry.pruning` cannot rule out are ranked: on SQLite
-    those holding a term of `fts_essential` (its bound is `prune_bound`), on PostgreSQL those holding
-    two terms or more.
+    With `pruned` (PostgreSQL), only the matches holding two terms or more are ranked, and the match
+    carries the bound on the others' relevance (see `spreaders.registry.pruning`).
     """
     if term_count < 1:
         raise ValueError("match_text needs at least one term")
     if dialect == "sqlite":
-        return _match_sqlite(
-            stmt, term_count, ranked=ranked, tiered=tiered, engine_cut=engine_cut, pruned=pruned
-        )
+        return _match_sqlite(stmt, term_count, ranked=ranked, tiered=tiered, engine_cut=engine_cut)
     if dialect == "postgresql":
         return _match_postgresql(stmt, term_count, folded, pruned=pruned)
     raise NotImplementedError(f"Full-text search does not support {dialect!r}.")
@@ -184,7 +181,7 @@ def text_parameters(words: Sequence[str], *, dialect: str) -> dict[str, str]:
 
 
 def _match_sqlite(
-    stmt: Select[Any], term_count: int, *, ranked: bool, tiered: bool, engine_cut: bool, pruned: bool
+    stmt: Select[Any], term_count: int, *, ranked: bool, tiered: bool, engine_cut: bool
 ) -> tuple[Select[Any], TextMatch]:
     facets = FACETS["sqlite"]
     if not ranked:
@@ -196,23 +193,17 @@ def _match_sqlite(
     every_term = "1"
     if term_count > 1:
         every_term = f"rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_all)"
-    essential = ""
-    if pruned:
-        # Unary + keeps SQLite from handing the rowid list to FTS5, which then re-ran the whole query
-        # once per listed row; as a filter it is one lookup per match, and bm25 runs on those kept.
-        essential = f" AND +rowid IN (SELECT rowid FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_essential)"
     cut = ""
     if engine_cut:
         order = "all_terms DESC, relevance DESC, rowid" if tiered else "relevance DESC, rowid"
         cut = f" ORDER BY {order} LIMIT :fts_depth"
     hits = text(
         f"SELECT rowid AS key, -bm25({FTS_TABLE}, {weights}) AS relevance, {every_term} AS all_terms "
-        f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any{essential}{cut}"
+        f"FROM {FTS_TABLE} WHERE {FTS_TABLE} MATCH :fts_any{cut}"
     ).columns(key=Integer, relevance=Float, all_terms=Integer)
     sub = hits.subquery("fts_hits")
     stmt = stmt.select_from(sub.join(facets, facets.c.rid == sub.c.key))
-    bound = bindparam("prune_bound", type_=Float) if pruned else None
-    return stmt, TextMatch(relevance=sub.c.relevance, all_terms=sub.c.all_terms == 1, bound=bound)
+    return stmt, TextMatch(relevance=sub.c.relevance, all_terms=sub.c.all_terms == 1)
 
 
 def engine_hits() -> Select[Any]:
@@ -267,6 +258,15 @@ def _match_postgresql(
     stmt = stmt.select_from(facets.join(tsquery, true())).where(matches_any)
     bound = cast(tsquery.c.bound, Float) if pruned else None
     return stmt, TextMatch(relevance=relevance, all_terms=matches_all, bound=bound)
+
+
+def estimated_rows() -> Select[Any]:
+    """PostgreSQL: the planner's estimate of the facets' rows, or their count before the first ANALYZE."""
+    estimate = text(
+        f"SELECT CASE WHEN reltuples >= 0 THEN reltuples ELSE (SELECT count(*) FROM {FACETS_TABLE}) END "
+        f"AS rows FROM pg_class WHERE oid = '{FACETS_TABLE}'::regclass"
+    )
+    return select(estimate.columns(rows=Float).subquery("estimate").c.rows)
 
 
 def _fold(word: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -45,6 +47,7 @@ TOTAL_CAP: Final = 1000
 # Core columns, not ORM attributes: a search reads plain rows, and the ORM's result machinery cost
 # as much as a quarter of a fast search.
 _TEMPLATES: Final = WorkflowTemplate.__table__
+_INDEXED_ROWS: Final = "spreaders.registry.indexed_rows"
 
 
 @dataclass(frozen=True)
@@ -72,13 +75,15 @@ async def search_templates(
     query: TemplateSearch,
     connected_credential_types: Collection[str] | None = None,
     ranking: Ranking = DEFAULT_RANKING,
-    prune: bool = True,
+    prune: bool | None = None,
 ) -> TemplatePage:
     """Find active templates by full-text relevance and filters, best match first.
 
     `connected_credential_types` (n8n credential types the tenant's connected accounts provide) is
     what `connected_only` checks against; `ranking` is for tuning (see benchmarks/relevance.py);
-    `prune=False` ranks every match (same results, slower: for measuring pruning).
+    `prune` (PostgreSQL) leaves out matches that provably cannot reach the candidates: None when the
+    catalogue is large enough for it to pay, True whenever the words allow it, False never (same
+    results; for tests and measurements).
     """
     words = fulltext.terms(query.query)
     if query.query.strip() and not words:
@@ -124,8 +129,8 @@ async def search_templates(
         **(fulltext.text_parameters(words, dialect=dialect) if words else {}),
     }
     rows = None
-    if prune:
-        rows = await _pruned_search(session, dataclasses.replace(shape, engine_cut=fast), words, params)
+    if prune is not False:
+        rows = await _pruned_search(session, shape, words, params, always=prune)
     if rows is not None:
         counted, exact = rows[0].total, False
     else:
@@ -147,43 +152,43 @@ async def search_templates(
 
 
 async def _pruned_search(
-    session: AsyncSession, shape: _SearchShape, words: Sequence[str], params: dict[str, Any]
+    session: AsyncSession,
+    shape: _SearchShape,
+    words: Sequence[str],
+    params: dict[str, Any],
+    *,
+    always: bool | None,
 ) -> Sequence[Row[Any]] | None:
-    """The page ranked over the matches pruning keeps, or None when it cannot be proven the same
-    as ranking every match (see `spreaders.registry.pruning`); updates `params` for the run."""
-    if len(words) < 2:
+    """The page ranked over the matches pruning keeps (PostgreSQL), or None when that cannot be
+    proven the same as ranking every match (see `spreaders.registry.pruning`)."""
+    if shape.dialect != "postgresql" or shape.narrowed or not pruning.prunable(words, shape.folded):
+        # A filter leaves fewer candidates among the matches kept: the proof failed more often.
         return None
-    shape = dataclasses.replace(shape, pruned=True)
-    if shape.dialect == "postgresql":
-        if shape.narrowed or not pruning.postgresql_prunable(words, shape.folded):
-            return None
-        rows: Sequence[Row[Any]] = (await session.execute(_search_statements(shape)[0], params)).all()
-        return rows if _proven(rows, params["depth"]) else None
-    hits = (await session.execute(pruning.term_hits(len(words)), pruning.term_hit_parameters(words))).one()
-    counts: list[int] = list(hits[1:])
-    plan = pruning.plan_sqlite(hits.rows, counts, depth=params["fts_depth"])
-    for _ in range(2):
-        if plan is None:
-            return None
-        params.update(pruning.essential_parameters(words, plan), prune_bound=plan.bound)
-        rows = (await session.execute(_search_statements(shape)[0], params)).all()
-        if _proven(rows, params["depth"]):
-            return rows
-        if not rows or rows[0].found < params["depth"]:
-            return None
-        # The worst candidate says how much may be dropped: keeping more terms is then proven.
-        plan = pruning.plan_sqlite(hits.rows, counts, depth=params["fts_depth"], worst=rows[0].worst)
+    if not always and await _indexed_rows(session) < pruning.MIN_ROWS:
+        return None
+    pruned = dataclasses.replace(shape, pruned=True)
+    rows: Sequence[Row[Any]] = (await session.execute(_search_statements(pruned)[0], params)).all()
+    if rows and pruning.proven(
+        found=rows[0].found,
+        total=rows[0].total,
+        depth=params["depth"],
+        worst=rows[0].worst,
+        bound=rows[0].bound,
+        cap=TOTAL_CAP,
+    ):
+        return rows
     return None
 
 
-def _proven(rows: Sequence[Row[Any]], depth: int) -> bool:
-    """Whether a pruned search kept every match, or found a full set of candidates whose worst beats
-    every match it left out."""
-    if not rows:
-        return False
-    if rows[0].found == rows[0].total <= TOTAL_CAP:  # the total counts every match up to the cap
-        return True
-    return bool(rows[0].found >= depth and pruning.exact(rows[0].worst, rows[0].bound))
+async def _indexed_rows(session: AsyncSession) -> float:
+    """PostgreSQL's estimate of the indexed rows (from the last ANALYZE), read once a minute per
+    connection: it only decides whether pruning is worth trying."""
+    connection = await session.connection()
+    rows, read_at = connection.info.get(_INDEXED_ROWS, (0.0, -math.inf))
+    if time.monotonic() - read_at > 60:
+        rows = (await session.execute(fulltext.estimated_rows())).scalar_one()
+        connection.info[_INDEXED_ROWS] = (rows, time.monotonic())
+    return float(rows)
 
 
 @dataclass(frozen=True)
@@ -303,6 +308,8 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
         matches = select(inner, func.count().over().label("total"))
         relevance, all_terms, tie = inner.c.relevance, inner.c.all_terms, inner.c.tie
     else:
+        # Pruned, PostgreSQL reads only some matches: all are counted apart, up to the cap, the
+        # vectors tested but not ranked.
         matches = matches.add_columns(total.label("total"))
     by_relevance: list[ColumnElement[Any]] = [relevance.desc(), tie]
     if tiered:
