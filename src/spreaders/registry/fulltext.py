@@ -2,10 +2,10 @@
 
 SQLite: the FTS5 table `workflow_templates_fts` (external content on the templates' rowid, porter
 stemming, kept in step by triggers; see migration 0002), ranked by bm25 with column weights.
-PostgreSQL: the generated column `workflow_templates.search_vector` (name A, description B, body C,
-'english') with a GIN index, ranked by ts_rank. User text never reaches either query language:
-it is cut into word terms that are bound as parameters (PostgreSQL) or double-quoted phrases of
-letters and digits only (FTS5).
+PostgreSQL: the column `search_vector` of the facets table (name A, description B, body C, 'english',
+kept by triggers; see migration 0004) with a GIN index, ranked by ts_rank. User text never reaches
+either query language: it is cut into word terms that are bound as parameters (PostgreSQL) or
+double-quoted phrases of letters and digits only (FTS5).
 """
 
 from __future__ import annotations
