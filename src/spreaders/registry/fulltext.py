@@ -2,10 +2,10 @@
 
 SQLite: the FTS5 table `workflow_templates_fts` (external content on the templates' rowid, porter
 stemming, kept in step by triggers; see migration 0002), ranked by bm25 with column weights.
-PostgreSQL: the generated column `workflow_templates.search_vector` (name A, description B, body C,
-'english') with a GIN index, ranked by ts_rank. User text never reaches either query language:
-it is cut into word terms that are bound as parameters (PostgreSQL) or double-quoted phrases of
-letters and digits only (FTS5).
+PostgreSQL: the column `search_vector` of the facets table (name A, description B, body C, 'english',
+kept by triggers; see migration 0004) with a GIN index, ranked by ts_rank. User text never reaches
+either query language: it is cut into word terms that are bound as parameters (PostgreSQL) or
+double-quoted phrases of letters and digits only (FTS5).
 """
 
 from __future__ import annotations
@@ -74,6 +74,8 @@ class TextMatch:
 
     relevance: ColumnElement[float]
     all_terms: ColumnElement[bool]
+    # With pruning: the most a match left out can score (see `spreaders.registry.pruning`).
+    bound: ColumnElement[float] | None = None
 
 
 def _facets(dialect: str) -> Table:
@@ -134,6 +136,7 @@ def match_text(
     ranked: bool = True,
     tiered: bool = True,
     engine_cut: bool = False,
+    pruned: bool = False,
     folded: Sequence[bool] = (),
 ) -> tuple[Select[Any], TextMatch]:
     """Restrict `stmt` (over `FACETS[dialect]`) to rows matching any term; return how well each does.
@@ -143,13 +146,15 @@ def match_text(
     With `ranked=False` only the restriction is made (for counting) and the returned match is not usable.
     With `engine_cut` (SQLite) the engine's hits are cut to the `fts_depth` best (by every-term-first
     if `tiered`, then relevance, then rowid) before the facets are read.
+    With `pruned` (PostgreSQL), only the matches holding two terms or more are ranked, and the match
+    carries the bound on the others' relevance (see `spreaders.registry.pruning`).
     """
     if term_count < 1:
         raise ValueError("match_text needs at least one term")
     if dialect == "sqlite":
         return _match_sqlite(stmt, term_count, ranked=ranked, tiered=tiered, engine_cut=engine_cut)
     if dialect == "postgresql":
-        return _match_postgresql(stmt, term_count, folded)
+        return _match_postgresql(stmt, term_count, folded, pruned=pruned)
     raise NotImplementedError(f"Full-text search does not support {dialect!r}.")
 
 
@@ -213,7 +218,7 @@ def tie_breaker(dialect: str) -> ColumnElement[Any]:
 
 
 def _match_postgresql(
-    stmt: Select[Any], term_count: int, folded: Sequence[bool]
+    stmt: Select[Any], term_count: int, folded: Sequence[bool], *, pruned: bool
 ) -> tuple[Select[Any], TextMatch]:
     facets = FACETS["postgresql"]
     vector: ColumnElement[Any] = facets.c.search_vector
@@ -228,22 +233,40 @@ def _match_postgresql(
     for query in queries[1:]:
         any_term = any_term.op("||")(query)
         all_terms = all_terms.op("&&")(query)
+    made: list[ColumnElement[Any]] = [any_term.label("any_terms"), all_terms.label("all_terms")]
+    if pruned:
+        # Matches holding two terms or more; one term's part of ts_rank is at most 1 / query lexemes.
+        pairs = [queries[i].op("&&")(queries[j]) for i in range(term_count) for j in range(i + 1, term_count)]
+        two_terms = pairs[0]
+        for pair in pairs[1:]:
+            two_terms = two_terms.op("||")(pair)
+        words = func.concat_ws(" ", *(bindparam(f"term_{i}", type_=String) for i in range(term_count)))
+        lexemes = func.array_length(func.tsvector_to_array(func.to_tsvector(config, words)), 1)
+        made += [two_terms.label("two_terms"), (1.0 / func.greatest(lexemes, 1)).label("bound")]
     # The tsqueries are made once in a one-row subquery that OFFSET 0 fences off: pulled up into the
     # scan, a generic plan of the prepared statement rebuilt all of them for every row it tested
     # (ten times slower). Fenced, the plan is the same for every value: a GIN scan of the vector.
-    tsquery = (
-        select(any_term.label("any_terms"), all_terms.label("all_terms"))
-        .offset(literal_column("0"))
-        .subquery("tsquery")
+    tsquery = select(*made).offset(literal_column("0")).subquery("tsquery")
+    matches_any: ColumnElement[bool] = vector.op("@@", return_type=Boolean)(
+        tsquery.c.two_terms if pruned else tsquery.c.any_terms
     )
-    matches_any: ColumnElement[bool] = vector.op("@@", return_type=Boolean)(tsquery.c.any_terms)
     matches_all: ColumnElement[bool] = (
         vector.op("@@", return_type=Boolean)(tsquery.c.all_terms) if term_count > 1 else true()
     )
     # ts_rank, not ts_rank_cd: no cover-density pass over each match's positions, same A/B/C weights.
     relevance: ColumnElement[float] = cast(func.ts_rank(vector, tsquery.c.any_terms), Float)
     stmt = stmt.select_from(facets.join(tsquery, true())).where(matches_any)
-    return stmt, TextMatch(relevance=relevance, all_terms=matches_all)
+    bound = cast(tsquery.c.bound, Float) if pruned else None
+    return stmt, TextMatch(relevance=relevance, all_terms=matches_all, bound=bound)
+
+
+def estimated_rows() -> Select[Any]:
+    """PostgreSQL: the planner's estimate of the facets' rows, or their count before the first ANALYZE."""
+    estimate = text(
+        f"SELECT CASE WHEN reltuples >= 0 THEN reltuples ELSE (SELECT count(*) FROM {FACETS_TABLE}) END "
+        f"AS rows FROM pg_class WHERE oid = '{FACETS_TABLE}'::regclass"
+    )
+    return select(estimate.columns(rows=Float).subquery("estimate").c.rows)
 
 
 def _fold(word: str) -> str:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
+import time
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -18,6 +20,7 @@ from sqlalchemy import (
     ColumnElement,
     Float,
     Integer,
+    Row,
     Select,
     Subquery,
     bindparam,
@@ -32,7 +35,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spreaders.registry import fulltext
+from spreaders.registry import fulltext, pruning
 from spreaders.registry.classify import canonical_platform
 from spreaders.registry.models import SUMMARY_COLUMNS, WorkflowTemplate
 from spreaders.registry.schemas import TemplatePage, TemplateSearch, TemplateSummary
@@ -44,6 +47,7 @@ TOTAL_CAP: Final = 1000
 # Core columns, not ORM attributes: a search reads plain rows, and the ORM's result machinery cost
 # as much as a quarter of a fast search.
 _TEMPLATES: Final = WorkflowTemplate.__table__
+_INDEXED_ROWS: Final = "spreaders.registry.indexed_rows"
 
 
 @dataclass(frozen=True)
@@ -71,11 +75,15 @@ async def search_templates(
     query: TemplateSearch,
     connected_credential_types: Collection[str] | None = None,
     ranking: Ranking = DEFAULT_RANKING,
+    prune: bool | None = None,
 ) -> TemplatePage:
     """Find active templates by full-text relevance and filters, best match first.
 
     `connected_credential_types` (n8n credential types the tenant's connected accounts provide) is
-    what `connected_only` checks against; `ranking` is for tuning (see benchmarks/relevance.py).
+    what `connected_only` checks against; `ranking` is for tuning (see benchmarks/relevance.py);
+    `prune` (PostgreSQL) leaves out matches that provably cannot reach the candidates: None when the
+    catalogue is large enough for it to pay, True whenever the words allow it, False never (same
+    results; for tests and measurements).
     """
     words = fulltext.terms(query.query)
     if query.query.strip() and not words:
@@ -102,8 +110,7 @@ async def search_templates(
     # before reading the facets, when only tenancy filters them. If fewer candidates than asked for
     # and than match are left (another tenant's or version's rows ranked higher), it reads the
     # facets of every hit.
-    fast = bool(words) and dialect == "sqlite" and not _narrowed(query, platforms, capabilities)
-    page, count = _search_statements(dataclasses.replace(shape, engine_cut=fast))
+    fast = bool(words) and dialect == "sqlite" and not shape.narrowed
     blocks = -(-(query.offset + query.limit) // CANDIDATES)
     params: dict[str, Any] = {
         "tenant_id": tenant_id,
@@ -121,32 +128,67 @@ async def search_templates(
         "page_offset": query.offset,
         **(fulltext.text_parameters(words, dialect=dialect) if words else {}),
     }
-    rows = (await session.execute(page, params)).all()
-    exact = bool(rows) and dialect == "postgresql"
-    if rows:
-        counted = rows[0].total
-    elif query.offset or fast:
-        counted = (await session.execute(count, params)).scalar_one()
+    rows = None
+    if prune is not False:
+        rows = await _pruned_search(session, shape, words, params, always=prune)
+    if rows is not None:
+        counted, exact = rows[0].total, False
     else:
-        counted = 0
-    if fast and (rows[0].found if rows else 0) < min(params["depth"], counted):
-        rows = (await session.execute(_search_statements(shape)[0], params)).all()
+        page, count = _search_statements(dataclasses.replace(shape, engine_cut=fast))
+        rows = (await session.execute(page, params)).all()
+        exact = bool(rows) and dialect == "postgresql"
+        if rows:
+            counted = rows[0].total
+        elif query.offset or fast:
+            counted = (await session.execute(count, params)).scalar_one()
+        else:
+            counted = 0
+        if fast and (rows[0].found if rows else 0) < min(params["depth"], counted):
+            rows = (await session.execute(_search_statements(shape)[0], params)).all()
     items = [TemplateSummary.model_validate({**row._mapping, "score": round(row.score, 4)}) for row in rows]
     if exact or counted <= TOTAL_CAP:
         return TemplatePage(items=items, total=counted)
     return TemplatePage(items=items, total=TOTAL_CAP, total_is_estimate=True)
 
 
-def _narrowed(query: TemplateSearch, platforms: Sequence[str], capabilities: Sequence[str]) -> bool:
-    """Whether a search filters on more than tenancy (so cutting the engine's hits first rarely pays)."""
-    return bool(
-        platforms
-        or capabilities
-        or query.connected_only
-        or query.category is not None
-        or query.trigger_type is not None
-        or query.self_contained is not None
-    )
+async def _pruned_search(
+    session: AsyncSession,
+    shape: _SearchShape,
+    words: Sequence[str],
+    params: dict[str, Any],
+    *,
+    always: bool | None,
+) -> Sequence[Row[Any]] | None:
+    """The page ranked over the matches pruning keeps (PostgreSQL), or None when that cannot be
+    proven the same as ranking every match (see `spreaders.registry.pruning`)."""
+    if shape.dialect != "postgresql" or shape.narrowed or not pruning.prunable(words, shape.folded):
+        # A filter leaves fewer candidates among the matches kept: the proof failed more often.
+        return None
+    if not always and await _indexed_rows(session) < pruning.MIN_ROWS:
+        return None
+    pruned = dataclasses.replace(shape, pruned=True)
+    rows: Sequence[Row[Any]] = (await session.execute(_search_statements(pruned)[0], params)).all()
+    if rows and pruning.proven(
+        found=rows[0].found,
+        total=rows[0].total,
+        depth=params["depth"],
+        worst=rows[0].worst,
+        bound=rows[0].bound,
+        cap=TOTAL_CAP,
+    ):
+        return rows
+    return None
+
+
+async def _indexed_rows(session: AsyncSession) -> float:
+    """PostgreSQL's estimate of the indexed rows (from the last ANALYZE), read once a minute per
+    connection: it only decides whether pruning is worth trying."""
+    connection = await session.connection()
+    rows, read_at = connection.info.get(_INDEXED_ROWS, (0.0, -math.inf))
+    if time.monotonic() - read_at > 60:
+        rows = (await session.execute(fulltext.estimated_rows())).scalar_one()
+        connection.info[_INDEXED_ROWS] = (rows, time.monotonic())
+    return float(rows)
 
 
 @dataclass(frozen=True)
@@ -165,6 +207,19 @@ class _SearchShape:
     ranking: Ranking
     deep: bool = False  # a page past the first block of candidates
     engine_cut: bool = False  # SQLite: cut the FTS5 hits before reading facets (see `search`)
+    pruned: bool = False  # rank only the matches pruning keeps (see `spreaders.registry.pruning`)
+
+    @property
+    def narrowed(self) -> bool:
+        """Whether the search filters on more than tenancy."""
+        return bool(
+            self.platform_count
+            or self.capability_count
+            or self.category
+            or self.trigger_type
+            or self.self_contained
+            or self.connected_only
+        )
 
 
 @functools.lru_cache(maxsize=256)
@@ -189,6 +244,7 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
     )
     relevance: ColumnElement[float] = literal(0.0, Float)
     all_terms: ColumnElement[bool] = true()
+    extra: list[ColumnElement[Any]] = []
     # With one term every match holds every term (and PostgreSQL refuses to order by a constant).
     tiered = shape.term_count > 1 and shape.ranking.all_words_first
     if shape.term_count:
@@ -198,9 +254,12 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
             term_count=shape.term_count,
             tiered=tiered,
             engine_cut=shape.engine_cut,
+            pruned=shape.pruned,
             folded=shape.folded,
         )
         relevance, all_terms = match.relevance, match.all_terms
+        if match.bound is not None:
+            extra.append(match.bound.label("bound"))
         counted, _ = fulltext.match_text(
             counted, dialect=dialect, term_count=shape.term_count, ranked=False, folded=shape.folded
         )
@@ -238,8 +297,9 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
         relevance.label("relevance"),
         all_terms.label("all_terms"),
         tie.label("tie"),
+        *extra,
     )
-    if dialect == "postgresql":
+    if dialect == "postgresql" and not shape.pruned:
         # PostgreSQL reads every match (no engine-side cut), so counting them all there is nearly free,
         # while a separate count would test every row's vector again. The matches are ranked in a
         # fenced subquery (OFFSET 0 keeps the planner from pulling it up), so the count and the sort
@@ -248,6 +308,8 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
         matches = select(inner, func.count().over().label("total"))
         relevance, all_terms, tie = inner.c.relevance, inner.c.all_terms, inner.c.tie
     else:
+        # Pruned, PostgreSQL reads only some matches: all are counted apart, up to the cap, the
+        # vectors tested but not ranked.
         matches = matches.add_columns(total.label("total"))
     by_relevance: list[ColumnElement[Any]] = [relevance.desc(), tie]
     if tiered:
@@ -285,6 +347,7 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
         func.max(blocked.c.usage_count).over(partition_by=per_block).label("most_used"),
         func.max(blocked.c.relevance).over(partition_by=per_block).label("best_relevance"),
         func.count().over().label("found"),
+        *_pruning_columns(blocked, shape.pruned),
     ).subquery("candidates")
     score = _score(
         candidates,
@@ -293,8 +356,12 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
         capabilities=shape.capability_count,
     )
     c = candidates.c
+
+    def proof(columns: Any) -> list[ColumnElement[Any]]:
+        return [columns.worst, columns.bound] if shape.pruned else []
+
     ranked = (
-        select(c.id, c.found, c.total, c.block, c.all_terms, c.name, score.label("score"))
+        select(c.id, c.found, c.total, c.block, c.all_terms, c.name, score.label("score"), *proof(c))
         .order_by(*_page_order(c, score, tiered=tiered, dialect=dialect))
         .limit(bindparam("page_limit", type_=Integer))
         .offset(bindparam("page_offset", type_=Integer))
@@ -307,11 +374,21 @@ def _search_statements(shape: _SearchShape) -> tuple[Select[Any], Select[Any]]:
             ranked.c.score,
             ranked.c.found,
             ranked.c.total,
+            *proof(ranked.c),
         )
         .join_from(ranked, _TEMPLATES, _TEMPLATES.c.id == ranked.c.id)
         .order_by(*_page_order(ranked.c, ranked.c.score, tiered=tiered, dialect=dialect))
     )
     return page, select(total)
+
+
+def _pruning_columns(blocked: Subquery, pruned: bool) -> list[ColumnElement[Any]]:
+    """With pruning: the worst relevance among the candidates not holding every term, and the bound."""
+    if not pruned:
+        return []
+    c = blocked.c
+    worst = func.min(case((c.all_terms, None), else_=c.relevance)).over()
+    return [worst.label("worst"), c.bound]
 
 
 def _capped_count(rows: Select[Any]) -> ColumnElement[int]:

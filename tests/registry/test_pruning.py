@@ -1,0 +1,152 @@
+"""Pruned searches (PostgreSQL) rank only the matches that can reach the candidates, and find exactly
+what ranking every match finds (run the suite with each database)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from spreaders.accounts import service as accounts
+from spreaders.accounts.schemas import Principal
+from spreaders.registry import pruning
+from spreaders.registry import service as registry
+from spreaders.registry.schemas import TemplatePage, TemplateSearch
+from spreaders.registry.search import search_templates
+
+# Common words in most templates, rarer ones in a few: the shape of a real catalogue's broad searches.
+COMMON = ("email", "report", "weekly", "digest", "sheet")
+RARE = ("okapi", "quokka", "narwhal")
+
+
+def workflow(index: int) -> dict[str, Any]:
+    common = [word for position, word in enumerate(COMMON) if (index >> position) % 2 or index % 3 == 0]
+    rare = [word for position, word in enumerate(RARE) if index % (7 + 4 * position) == position]
+    name = " ".join([*rare[:1], *common[:2], f"flow {index:03}"]).capitalize()
+    note = " ".join([*common, *rare] * (1 + index % 4))
+    nodes: list[dict[str, Any]] = [
+        {"name": "Send", "type": "n8n-nodes-base.emailSend", "parameters": {}},
+        {"name": "Note", "type": "n8n-nodes-base.stickyNote", "parameters": {"content": note}},
+    ]
+    return {"name": name, "nodes": nodes, "connections": {}}
+
+
+@pytest.fixture
+async def catalogue(session: AsyncSession, principal: Principal) -> str:
+    for index in range(320):
+        await registry.import_workflow(session, tenant_id=principal.tenant_id, document=workflow(index))
+    other = await accounts.create_tenant(session, name="other shop")
+    for index in range(0, 320, 3):
+        await registry.import_workflow(session, tenant_id=other.id, document=workflow(index))
+    return principal.tenant_id
+
+
+@pytest.fixture
+def pruned_statements(session: AsyncSession) -> Iterator[list[str]]:
+    """The pruned search statements the session's engine runs."""
+    seen: list[str] = []
+
+    def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        if "two_terms" in statement:
+            seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    yield seen
+    event.remove(engine, "before_cursor_execute", record)
+
+
+async def both(session: AsyncSession, tenant_id: str, **query: Any) -> tuple[TemplatePage, TemplatePage]:
+    search = TemplateSearch(**query)
+    pruned = await search_templates(session, tenant_id=tenant_id, query=search, prune=True)
+    full = await search_templates(session, tenant_id=tenant_id, query=search, prune=False)
+    return pruned, full
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"query": "okapi email report weekly digest"},
+        {"query": "quokka narwhal email report sheet"},
+        {"query": "email report weekly digest sheet"},
+        {"query": "okapi email report weekly digest sheet", "limit": 50},
+        {"query": "narwhal email weekly digest sheet", "limit": 20, "offset": 45},
+        {"query": "okapi quokka email report weekly", "limit": 30, "offset": 100},
+        {"query": "okapi email report weekly"},
+        {"query": "okapi email report weekly digest", "capabilities": ["email_campaign"]},
+    ],
+)
+async def test_a_pruned_search_finds_exactly_what_ranking_every_match_finds(
+    session: AsyncSession, catalogue: str, query: dict[str, Any]
+) -> None:
+    pruned, full = await both(session, catalogue, **query)
+    assert pruned.items  # the catalogue matches every query
+    assert [(item.id, item.score) for item in pruned.items] == [(item.id, item.score) for item in full.items]
+    assert (pruned.total, pruned.total_is_estimate) == (full.total, full.total_is_estimate)
+
+
+async def test_broad_searches_are_pruned_on_postgresql(
+    session: AsyncSession, catalogue: str, pruned_statements: list[str]
+) -> None:
+    query = TemplateSearch(query="okapi email report weekly digest")
+    await search_templates(session, tenant_id=catalogue, query=query, prune=True)
+    assert bool(pruned_statements) == (session.get_bind().dialect.name == "postgresql")
+    pruned_statements.clear()
+    # A catalogue this small is not worth it unless asked (its proof rarely holds).
+    await search_templates(session, tenant_id=catalogue, query=query)
+    assert not pruned_statements
+    await search_templates(session, tenant_id=catalogue, query=query, prune=False)
+    assert not pruned_statements
+
+
+async def test_a_search_of_few_matches_finds_them_all(session: AsyncSession, principal: Principal) -> None:
+    for index in range(6):
+        await registry.import_workflow(session, tenant_id=principal.tenant_id, document=workflow(index))
+    pruned, full = await both(session, principal.tenant_id, query="okapi email report weekly digest")
+    assert len(pruned.items) == pruned.total == 6
+    assert [item.id for item in pruned.items] == [item.id for item in full.items]
+
+
+async def test_no_template_holding_one_word_ranks_above_the_bound_pruning_assumes(
+    session: AsyncSession, catalogue: str
+) -> None:
+    """A template holding one of five words ranks at most 1/5 for them (ts_rank; weights fall along
+    the positions of `workflow_templates_search_vector`). SQLite is not pruned: its search ranks
+    every match, as the searches above check."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    word_queries = [f"plainto_tsquery('english', '{word}')" for word in COMMON]
+    held = " + ".join(f"(search_vector @@ {query})::int" for query in word_queries)
+    ranks = (
+        await session.execute(
+            text(
+                f"SELECT ts_rank(search_vector, q), {held} FROM workflow_templates_fts_facets, "
+                f"(SELECT {' || '.join(word_queries)} AS q) AS query WHERE search_vector @@ q"
+            )
+        )
+    ).all()
+    single = [rank for rank, count in ranks if count == 1]
+    assert single and max(single) <= 1 / len(COMMON)
+    assert max(rank for rank, _ in ranks) > 1 / len(COMMON)  # templates holding more words can beat it
+
+
+def test_a_pruned_search_is_proven_only_by_a_full_set_beating_the_bound_or_by_keeping_every_match() -> None:
+    full = {"found": 50, "total": 400, "depth": 50, "cap": 1000}
+    assert pruning.proven(**full, worst=0.3, bound=0.2)
+    assert pruning.proven(**full, worst=None, bound=0.2)  # every candidate holds every word
+    assert not pruning.proven(**full, worst=0.2, bound=0.2)
+    assert not pruning.proven(found=30, total=400, depth=50, cap=1000, worst=0.9, bound=0.2)
+    assert pruning.proven(found=30, total=30, depth=50, cap=1000, worst=0.01, bound=0.2)
+    assert not pruning.proven(found=1001, total=1001, depth=1050, cap=1000, worst=0.01, bound=0.2)
+
+
+def test_only_searches_of_five_or_six_single_words_are_pruned() -> None:
+    words = ["okapi", "email", "report", "weekly", "digest"]
+    assert pruning.prunable(words, (False,) * 5)
+    assert not pruning.prunable(words[:4], (False,) * 4)
+    assert not pruning.prunable([*words, "sheet", "flow"], (False,) * 7)
+    assert not pruning.prunable([*words[:4], "e mail"], (False,) * 5)
+    assert not pruning.prunable(words, (False, True, False, False, False))
