@@ -264,12 +264,17 @@ async def test_shared_process_does_not_load_host_access_nodes(pooled: AppContext
 
 async def test_a_full_shared_process_spills_into_a_new_one(pooled: AppContext) -> None:
     async with pooled.sessionmaker() as session:
-        used = sum([await pool.seats_used(session, row.id) for row in await pool.shared_instances(pooled)])
+        used = sum(
+            [
+                await pool.seats_used(session, row.id)
+                for row in await pool.shared_instances(pooled, backend="local")
+            ]
+        )
     capacity = pooled.settings.pool.tenants_per_instance
 
     await pool.add_seats(pooled, capacity - used % capacity + 1)  # one more than the room left
 
-    shared = await pool.shared_instances(pooled)
+    shared = await pool.shared_instances(pooled, backend="local")
     async with pooled.sessionmaker() as session:
         seats = [await pool.seats_used(session, row.id) for row in shared]
     assert len(shared) >= 2 and all(n <= capacity for n in seats)
@@ -281,7 +286,12 @@ async def test_refills_racing_for_the_same_room_never_overfill_a_process(pooled:
     """Two makers (say the monitor's refill and a claim with no warm seat) both see the same room:
     the reservation makes the second count the first's seats, so no process passes its capacity."""
     async with pooled.sessionmaker() as session:
-        used = sum([await pool.seats_used(session, row.id) for row in await pool.shared_instances(pooled)])
+        used = sum(
+            [
+                await pool.seats_used(session, row.id)
+                for row in await pool.shared_instances(pooled, backend="local")
+            ]
+        )
     capacity = pooled.settings.pool.tenants_per_instance
     room = capacity - used % capacity
 
@@ -289,7 +299,10 @@ async def test_refills_racing_for_the_same_room_never_overfill_a_process(pooled:
 
     assert made == [room, room]
     async with pooled.sessionmaker() as session:
-        seats = [await pool.seats_used(session, row.id) for row in await pool.shared_instances(pooled)]
+        seats = [
+            await pool.seats_used(session, row.id)
+            for row in await pool.shared_instances(pooled, backend="local")
+        ]
     assert all(n <= capacity for n in seats), seats
     assert sum(seats) == used + 2 * room
 
@@ -303,7 +316,7 @@ async def _running_and_bootstrapped(app: AppContext, instance_id: str) -> bool:
 async def test_idle_shared_process_is_stopped_and_woken_by_its_tenant(pooled: AppContext) -> None:
     tenant = await _free_tenant(pooled, "sleeper")
     before = await provisioning.ensure_running(pooled, tenant_id=tenant)
-    shared = await pool.shared_instances(pooled)
+    shared = await pool.shared_instances(pooled, backend="local")
     async with pooled.unit_of_work() as session:  # as if it had been started an hour ago
         await session.execute(
             update(N8nInstance)

@@ -271,7 +271,7 @@ async def stop_idle(ctx: AppContext) -> list[str]:
         return []
     since = utcnow() - timedelta(minutes=minutes)
     stopped: list[str] = []
-    for row in await shared_instances(ctx):
+    for row in await shared_instances(ctx, backend=_backend(ctx)):
         runtime = _runtime(row)
         if not runtime.running(row):
             continue
@@ -326,21 +326,20 @@ async def maintain(ctx: AppContext) -> tuple[list[str], int]:
     """One background pass: stop idle shared processes, then refill the warm reserve. Does nothing
     until the pool is in use (a shared process exists), so the embedded mode never starts one.
     Returns the stopped process ids and the seats made."""
-    if not await shared_instances(ctx):
+    if not await shared_instances(ctx, backend=_backend(ctx)):
         return [], 0
     await drop_stale_reservations(ctx)
+    # A shared process that will not answer must not hold up the refill: the next pass retries.
     try:
         await release_moved(ctx)
-    except (
-        SpreadersError,
-        httpx.HTTPError,
-    ) as exc:  # a shared process that will not answer must not stop the refill
+    except (SpreadersError, httpx.HTTPError) as exc:
         logger.warning("releasing moved seats failed, retried next pass: %s", exc)
     stopped = await stop_idle(ctx)
     return stopped, await replenish(ctx)
 
 
 async def stop_all(ctx: AppContext) -> None:
-    """Stop every shared instance (their records and seats stay)."""
-    for row in await shared_instances(ctx):
+    """Stop every shared instance of the configured backend (their records and seats stay); the
+    platform cannot reach another backend's (a cluster it has no configuration for)."""
+    for row in await shared_instances(ctx, backend=_backend(ctx)):
         await _runtime(row).stop(ctx, row)
