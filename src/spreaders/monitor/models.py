@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from spreaders.db.base import Base, TenantMixin, TimestampMixin
@@ -13,7 +13,12 @@ from spreaders.db.base import Base, TenantMixin, TimestampMixin
 
 class WorkflowExecution(TenantMixin, TimestampMixin, Base):
     __tablename__ = "workflow_executions"
-    __table_args__ = (UniqueConstraint("tenant_id", "idempotency_key", name="uq_workflow_executions_idem"),)
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "idempotency_key", name="uq_workflow_executions_idem"),
+        # The run quota's counts (provisioning.quotas.check_run), before every run.
+        Index("ix_workflow_executions_tenant_created", "tenant_id", "created_at"),
+        Index("ix_workflow_executions_tenant_status", "tenant_id", "status"),
+    )
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     campaign_id: Mapped[str | None] = mapped_column(

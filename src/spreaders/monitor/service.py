@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.db.base import utcnow
@@ -20,6 +20,13 @@ from spreaders.orchestrator.entry import is_platform_node
 OUTPUT_ITEMS_CAP = 5
 OUTPUT_CHARS_CAP = 4000
 EMPTY_OUTPUT: dict[str, Any] = {"node": None, "item_count": 0, "items": [], "truncated": False}
+
+_EXECUTIONS = cast(Table, WorkflowExecution.__table__)
+# Built once: every run ends with it, and building the statement cost a third as much as running it.
+# The SET clause comes from the values each call passes.
+_SET_IF_UNFINISHED = _EXECUTIONS.update().where(
+    _EXECUTIONS.c.id == bindparam("b_execution_id"), _EXECUTIONS.c.status.not_in(sorted(FINISHED_STATUSES))
+)
 
 
 def to_read(row: WorkflowExecution) -> ExecutionRead:
@@ -134,16 +141,8 @@ async def set_if_unfinished(session: AsyncSession, *, execution_id: str, values:
     The writer that moves a run to a finished status wins once: a monitor that crashed the run, or
     another waiter that recorded it, makes this a no-op.
     """
-    statement = (
-        update(WorkflowExecution)
-        .where(
-            WorkflowExecution.id == execution_id,
-            WorkflowExecution.status.not_in(sorted(FINISHED_STATUSES)),
-        )
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    result = cast(CursorResult[Any], await session.execute(statement))
+    parameters = {"b_execution_id": execution_id, **values}
+    result = cast(CursorResult[Any], await session.execute(_SET_IF_UNFINISHED, parameters))
     return result.rowcount == 1
 
 

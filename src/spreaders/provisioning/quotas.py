@@ -11,12 +11,12 @@ from __future__ import annotations
 from datetime import datetime, time
 
 from pydantic import BaseModel
-from sqlalchemy import func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
-from spreaders.db.base import utcnow
+from spreaders.db.base import UTCDateTime, utcnow
 from spreaders.errors import Conflict
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
@@ -41,6 +41,19 @@ class QuotaReport(BaseModel):
     tier: str
     quotas: Quotas
     usage: Usage
+
+
+def _run_usage() -> Select[str, int, int]:
+    """The tenant's tier, runs started since `b_day` and runs holding a slot."""
+    runs = select(func.count()).where(WorkflowExecution.tenant_id == bindparam("b_tenant_id"))
+    today = runs.where(
+        WorkflowExecution.created_at >= bindparam("b_day", type_=UTCDateTime())
+    ).scalar_subquery()
+    running = runs.where(WorkflowExecution.status.in_(RUNNING)).scalar_subquery()
+    return select(Tenant.tier, today, running).where(Tenant.id == bindparam("b_tenant_id"))
+
+
+_RUN_USAGE = _run_usage()
 
 
 def _start_of_day() -> datetime:
@@ -97,24 +110,29 @@ async def check_deploy(ctx: AppContext, *, tenant_id: str) -> None:
 
 
 async def check_run(ctx: AppContext, *, tenant_id: str) -> None:
-    """Refuse a run over the tier's daily executions or concurrent runs."""
+    """Refuse a run over the tier's daily executions or concurrent runs.
+
+    One statement, built once (the tier and both counts): it runs before every execution, where each
+    database round trip and statement build is a visible share of the platform's cost.
+    """
+    parameters = {"b_tenant_id": tenant_id, "b_day": _start_of_day()}
     async with ctx.sessionmaker() as session:
-        tier = await tenant_tier(session, tenant_id)
-        used = await usage(session, tenant_id)
+        tier_name, executions_today, concurrent_runs = (await session.execute(_RUN_USAGE, parameters)).one()
+    tier = get_tier(tier_name)
     quotas = tier.quotas
-    if used.executions_today >= quotas.executions_per_day:
+    if executions_today >= quotas.executions_per_day:
         raise _refuse(
             tier,
             "executions_per_day",
-            used.executions_today,
+            executions_today,
             quotas.executions_per_day,
             "wait until 00:00 UTC",
         )
-    if used.concurrent_runs >= quotas.concurrent_runs:
+    if concurrent_runs >= quotas.concurrent_runs:
         raise _refuse(
             tier,
             "concurrent_runs",
-            used.concurrent_runs,
+            concurrent_runs,
             quotas.concurrent_runs,
             "wait for a running execution to finish",
         )
