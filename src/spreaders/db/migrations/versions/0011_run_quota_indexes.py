@@ -1,7 +1,7 @@
 """Indexes for the run quota check: a tenant's runs by start day and by status
 
 Revision ID: 0011
-Revises: 0009
+Revises: 0012
 Create Date: 2026-11-26
 """
 
@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "0011"
-down_revision: str | None = "0009"
+down_revision: str | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
