@@ -39,6 +39,9 @@ from spreaders.registry import service as registry
 from spreaders.settings import Settings
 
 ROUNDS = int(os.environ.get("SPREADERS_BENCH_ROUNDS", "3"))
+# "1": n8n (with its task runner) on CPU 0, this process (platform and client alike) on CPU 1, as when
+# the platform and n8n run on hosts of their own; otherwise both sides share every core.
+PIN = os.environ.get("SPREADERS_BENCH_PIN", "") == "1"
 SEQUENTIAL_RUNS = 150
 CONCURRENT_RUNS = 240
 IN_FLIGHT = 8
@@ -162,6 +165,36 @@ async def measure(direct: Run, through_spreaders: Run) -> dict[str, float]:
     }
 
 
+def _descendants(pid: int) -> list[int]:
+    parents: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended while the table was read
+            continue
+        parents.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        todo.extend(parents.get(current, []))
+    return found
+
+
+def _pin(pid: int, cpu: int) -> None:
+    """Every thread of `pid` (threads started later inherit it from theirs)."""
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        os.sched_setaffinity(int(task.name), {cpu})
+
+
+async def _pin_sides(ctx: AppContext, principal: Principal) -> None:
+    status = await provisioning.status(ctx, tenant_id=principal.tenant_id)
+    assert status is not None and status.pid is not None
+    for pid in _descendants(status.pid):
+        _pin(pid, 0)
+    _pin(os.getpid(), 1)
+
+
 def _medians(rounds: list[dict[str, float]]) -> dict[str, Any]:
     keys = rounds[0].keys()
     return {key: round(statistics.median(r[key] for r in rounds), 3) for key in keys} | {"rounds": rounds}
@@ -178,6 +211,8 @@ async def main() -> dict[str, Any]:
             principal = Principal(tenant_id=tenant.id, user_id=user.id)
             try:
                 direct, through_spreaders = await _paths(ctx, principal)
+                if PIN:
+                    await _pin_sides(ctx, principal)
                 rounds = []
                 for _ in range(ROUNDS):
                     rounds.append(await measure(direct, through_spreaders))

@@ -176,6 +176,9 @@ class PoolSettings(BaseModel):
     memory_limit_mb: int = Field(default=1536, ge=256)
     # A shared instance none of whose tenants ran anything for this long is stopped (0: never).
     idle_stop_minutes: float = Field(default=0.0, ge=0)
+    # Tenants' expressions share the process: isolated-vm's sandbox, not the faster legacy one
+    # (~100 ms a run more here, docs/n8n.md), whatever SPREADERS_N8N__EXPRESSION_ENGINE says.
+    expression_engine: Literal["legacy", "vm"] = "vm"
 
 
 class KubernetesSettings(BaseModel):

@@ -383,6 +383,7 @@ async def test_free_tenants_take_seats_on_a_pool_deployment_that_idles_to_no_pod
     )
     assert claim["spec"]["resources"]["requests"]["storage"] == "15Gi"
     assert "n8n-nodes-base.executeCommand" in json.loads(config["data"]["NODES_EXCLUDE"])
+    assert config["data"]["N8N_EXPRESSION_ENGINE"] == "vm"  # tenants' expressions share the pod
     assert _secret_keys(api, "spreaders-pool") == [process.opened(pool_app, shared)["encryption_key"]]
     for request in api.sent("POST") + api.sent("PATCH"):
         if request.body and "spreaders-pool" in request.path:

@@ -11,6 +11,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -260,6 +261,35 @@ async def test_shared_process_does_not_load_host_access_nodes(pooled: AppContext
 
     assert activated.status_code == 400
     assert not marker.exists()
+
+
+def _environment(pid: int) -> list[bytes]:
+    return Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+
+
+async def test_shared_process_evaluates_tenants_expressions_in_isolated_vm(pooled: AppContext) -> None:
+    """Tenants' expressions run in one process: the pool's n8n uses the isolated-vm engine, whatever
+    the dedicated instances use, and expressions still work there."""
+    conn = await provisioning.ensure_running(pooled, tenant_id=await _free_tenant(pooled, "expressions"))
+    async with pooled.sessionmaker() as session:
+        seat = await session.get_one(N8nInstance, conn.instance_id)
+        shared = await session.get_one(N8nInstance, seat.pool_id)
+    assert shared.pid is not None
+    environment = _environment(shared.pid)
+    set_answer = {
+        "type": "n8n-nodes-base.set",
+        "typeVersion": 3.4,
+        "parameters": {"mode": "raw", "jsonOutput": "={{ { answer: 6 * 7, engine: typeof $json } }}"},
+    }
+    path = f"spreaders-{uuid.uuid4().hex}"
+    async with _api(conn) as api, httpx.AsyncClient(timeout=30) as web:
+        wid = (await api.post("/workflows", json=_webhook_workflow("expr", path, set_answer))).json()["id"]
+        assert (await api.post(f"/workflows/{wid}/activate")).status_code == 200
+        answered = await web.post(f"{conn.base_url}/webhook/{path}", json={})
+
+    assert b"N8N_EXPRESSION_ENGINE=vm" in environment
+    assert pooled.settings.n8n.expression_engine == "legacy"  # dedicated instances keep the fast one
+    assert answered.status_code == 200 and answered.json() == {"answer": 42, "engine": "object"}
 
 
 async def test_a_full_shared_process_spills_into_a_new_one(pooled: AppContext) -> None:

@@ -54,6 +54,7 @@ def seal_first_secrets(ctx: AppContext, instance: N8nInstance) -> None:
 def spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: str) -> local.ProcessSpec:
     """How to run the instance's n8n process: its folder, ports, key and memory (from its tier)."""
     shared = instance.kind == SHARED
+    engine = ctx.settings.pool.expression_engine if shared else ctx.settings.n8n.expression_engine
     extra = {"NODES_EXCLUDE": json.dumps(list(local.SHARED_EXCLUDED_NODES))} if shared else {}
     return local.ProcessSpec(
         binary=binary,
@@ -62,7 +63,7 @@ def spec(ctx: AppContext, instance: N8nInstance, binary: Path, encryption_key: s
         port=instance.port,
         broker_port=instance.broker_port,
         encryption_key=encryption_key,
-        expression_engine=ctx.settings.n8n.expression_engine,
+        expression_engine=engine,
         memory_limit_mb=(
             ctx.settings.pool.memory_limit_mb
             if shared

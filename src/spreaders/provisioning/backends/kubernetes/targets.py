@@ -68,7 +68,7 @@ def pool_target(settings: Settings, *, instance_id: str, capacity: int) -> Insta
         resources=free.resources.times(capacity),
         image=kube.image,
         n8n_version=settings.n8n.version,
-        expression_engine=settings.n8n.expression_engine,
+        expression_engine=settings.pool.expression_engine,
         public_host=_host(settings, dns_label(kube.pool_namespace, name.removeprefix("n8n-pool-"))),
         ingress_class=kube.ingress_class,
         cluster_issuer=kube.cluster_issuer,
