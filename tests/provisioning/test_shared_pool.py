@@ -337,6 +337,28 @@ async def test_refills_racing_for_the_same_room_never_overfill_a_process(pooled:
     assert sum(seats) == used + 2 * room
 
 
+async def test_concurrent_wakes_of_a_stopped_shared_process_start_it_once(pooled: AppContext) -> None:
+    """Claims racing for seats on a stopped process each wake it: one n8n is started, not one each
+    (two on one folder and port made one of them die while starting)."""
+    shared = (await pool.shared_instances(pooled, backend="local"))[0]
+    await process.stop_process(pooled, shared.id)
+    views = [await _row(pooled, shared.id) for _ in range(3)]  # each caller with its own stale row
+
+    keys = await asyncio.gather(*(pool.ensure_shared_running(pooled, row) for row in views))
+
+    assert len({row.pid for row in views}) == 1
+    assert (await _row(pooled, shared.id)).status == "running"
+    async with httpx.AsyncClient(base_url=views[0].base_url, timeout=30) as http:
+        for key in keys:
+            answered = await http.get("/api/v1/workflows", headers={"X-N8N-API-KEY": key})
+            assert answered.status_code == 200
+
+
+async def _row(app: AppContext, instance_id: str) -> N8nInstance:
+    async with app.sessionmaker() as session:
+        return await session.get_one(N8nInstance, instance_id)
+
+
 async def _running_and_bootstrapped(app: AppContext, instance_id: str) -> bool:
     async with app.sessionmaker() as session:
         row = await session.get_one(N8nInstance, instance_id)

@@ -7,9 +7,14 @@ Each step commits its own unit of work: a crash between steps leaves a record th
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import fcntl
 import json
+import os
 import secrets
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from spreaders.bootstrap import AppContext
@@ -23,6 +28,9 @@ from spreaders.vault.sealed import row_aad
 
 # A live process that answered its REST check this recently is trusted without asking again.
 HEALTH_TTL_S = 2.0
+# A start waits this much longer than n8n's own start timeout for another start of the same instance.
+START_LOCK_SLACK_S = 30.0
+START_LOCK_POLL_S = 0.05
 
 
 def aad(instance: N8nInstance) -> str:
@@ -96,13 +104,50 @@ async def ensure_process(
 ) -> dict[str, str]:
     """Make the row's process run (install, start or re-adopt); return its opened secrets."""
     say = progress or (lambda _message: None)
-    values = opened(ctx, instance)
     if await healthy(ctx, instance):
-        return values
-    binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, instance.version, progress)
-    await local.terminate(instance.pid)
-    await _start(ctx, instance, binary, values["encryption_key"], say)
+        return opened(ctx, instance)
+    async with _start_claim(instance, timeout_s=ctx.settings.n8n.start_timeout_s + START_LOCK_SLACK_S):
+        # Whoever held the claim may have started (and bootstrapped) it meanwhile: read it again.
+        await _reload(ctx, instance)
+        values = opened(ctx, instance)
+        if await healthy(ctx, instance):
+            return values
+        binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, instance.version, progress)
+        await local.terminate(instance.pid)
+        await _start(ctx, instance, binary, values["encryption_key"], say)
     return values
+
+
+@contextlib.asynccontextmanager
+async def _start_claim(instance: N8nInstance, *, timeout_s: float) -> AsyncIterator[None]:
+    """One starter per instance at a time, across coroutines and processes (a lock file beside its
+    folder): two concurrent starts spawned two n8n on one folder and port, and one of them died."""
+    path = Path(f"{instance.data_dir.rstrip('/')}.start.lock")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise Unavailable(
+                        f"Another start of n8n instance {instance.id} has not finished.",
+                        hint="Try again in a minute; `spreaders instances show` tells its state.",
+                    ) from None
+                await asyncio.sleep(START_LOCK_POLL_S)
+        yield
+    finally:
+        os.close(fd)  # closing the descriptor releases the lock
+
+
+async def _reload(ctx: AppContext, instance: N8nInstance) -> None:
+    async with ctx.sessionmaker() as session:
+        row = await session.get_one(N8nInstance, instance.id)
+    instance.pid, instance.port, instance.broker_port = row.pid, row.port, row.broker_port
+    instance.status, instance.secrets, instance.bootstrapped_at = row.status, row.secrets, row.bootstrapped_at
 
 
 async def _start(
