@@ -337,17 +337,27 @@ async def test_refills_racing_for_the_same_room_never_overfill_a_process(pooled:
     assert sum(seats) == used + 2 * room
 
 
-async def test_concurrent_wakes_of_a_stopped_shared_process_start_it_once(pooled: AppContext) -> None:
-    """Claims racing for seats on a stopped process each wake it: one n8n is started, not one each
-    (two on one folder and port made one of them die while starting)."""
-    shared = (await pool.shared_instances(pooled, backend="local"))[0]
-    await process.stop_process(pooled, shared.id)
+@pytest.mark.parametrize("state", ["new", "stopped"])
+async def test_concurrent_starts_of_a_shared_process_start_and_bootstrap_it_once(
+    pooled: AppContext, state: str
+) -> None:
+    """Claims racing for seats on a new or stopped process each start it: one n8n is started and
+    bootstrapped, not one each (two on one folder and port made one die while starting; two
+    bootstraps minted keys in the same second, which n8n refused as duplicates)."""
+    if state == "new":
+        shared = await pool._create_shared(pooled)
+    else:
+        shared = (await pool.shared_instances(pooled, backend="local"))[0]
+        await process.stop_process(pooled, shared.id)
     views = [await _row(pooled, shared.id) for _ in range(3)]  # each caller with its own stale row
 
     keys = await asyncio.gather(*(pool.ensure_shared_running(pooled, row) for row in views))
 
     assert len({row.pid for row in views}) == 1
-    assert (await _row(pooled, shared.id)).status == "running"
+    stored = await _row(pooled, shared.id)
+    assert stored.status == "running" and stored.bootstrapped_at is not None
+    if state == "new":
+        assert len(set(keys)) == 1  # bootstrapped once: every caller got the key that was sealed
     async with httpx.AsyncClient(base_url=views[0].base_url, timeout=30) as http:
         for key in keys:
             answered = await http.get("/api/v1/workflows", headers={"X-N8N-API-KEY": key})

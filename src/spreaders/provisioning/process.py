@@ -18,10 +18,11 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 from spreaders.bootstrap import AppContext
+from spreaders.db.base import utcnow
 from spreaders.errors import Unavailable
 from spreaders.provisioning import installer
 from spreaders.provisioning.backends import local
-from spreaders.provisioning.bootstrap_n8n import new_owner_password
+from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key, new_owner_password
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import SHARED, N8nInstance
 from spreaders.vault.sealed import row_aad
@@ -115,6 +116,35 @@ async def ensure_process(
         binary = await installer.ensure_installed(ctx.settings.n8n.install_dir, instance.version, progress)
         await local.terminate(instance.pid)
         await _start(ctx, instance, binary, values["encryption_key"], say)
+    return values
+
+
+async def ensure_bootstrapped(
+    ctx: AppContext, instance: N8nInstance, progress: ProgressFn | None
+) -> dict[str, str]:
+    """`ensure_process`, then the owner account and an API key made once (sealed in the row); return
+    the opened secrets, `api_key` included. Bootstraps are serialised like starts: two at once minted
+    keys in the same second, which n8n refuses as a duplicate."""
+    values = await ensure_process(ctx, instance, progress)
+    if "api_key" in values:
+        return values
+    async with _start_claim(instance, timeout_s=ctx.settings.n8n.start_timeout_s + START_LOCK_SLACK_S):
+        await _reload(ctx, instance)
+        values = opened(ctx, instance)
+        if "api_key" in values:
+            return values
+        (progress or (lambda _message: None))("bootstrapping n8n (owner account and API key)")
+        values["api_key"] = await bootstrap_owner_and_key(
+            base_url=instance.base_url,
+            email=instance.owner_email,
+            password=values["owner_password"],
+            timeout_s=ctx.settings.n8n.request_timeout_s,
+        )
+        async with ctx.unit_of_work() as session:
+            row = await session.get_one(N8nInstance, instance.id)
+            seal(ctx, row, values)
+            row.bootstrapped_at = utcnow()
+        instance.secrets, instance.bootstrapped_at = row.secrets, row.bootstrapped_at
     return values
 
 

@@ -13,11 +13,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
-from spreaders.db.base import new_id, utcnow
+from spreaders.db.base import new_id
 from spreaders.errors import Conflict, NotFound, Unavailable
 from spreaders.provisioning import k8s_instances, pool, process
 from spreaders.provisioning.backends import local
-from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import DEDICATED, MOVED, SEAT, N8nInstance
 from spreaders.provisioning.schemas import InstanceConnection, InstanceRead
@@ -139,20 +138,7 @@ async def run_dedicated(
     ctx: AppContext, instance: N8nInstance, progress: ProgressFn | None = None
 ) -> InstanceConnection:
     """Start (or re-adopt) a dedicated instance's process and bootstrap it once (owner, API key)."""
-    say = progress or (lambda _message: None)
-    values = await process.ensure_process(ctx, instance, progress)
-    if "api_key" not in values:
-        say("bootstrapping n8n (owner account and API key)")
-        values["api_key"] = await bootstrap_owner_and_key(
-            base_url=instance.base_url,
-            email=instance.owner_email,
-            password=values["owner_password"],
-            timeout_s=ctx.settings.n8n.request_timeout_s,
-        )
-        async with ctx.unit_of_work() as session:
-            row = await session.get_one(N8nInstance, instance.id)
-            process.seal(ctx, row, values)
-            row.bootstrapped_at = utcnow()
+    values = await process.ensure_bootstrapped(ctx, instance, progress)
     return InstanceConnection(instance_id=instance.id, base_url=instance.base_url, api_key=values["api_key"])
 
 

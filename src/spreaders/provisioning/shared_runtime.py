@@ -12,10 +12,8 @@ import secrets as random
 from typing import Protocol
 
 from spreaders.bootstrap import AppContext
-from spreaders.db.base import utcnow
 from spreaders.provisioning import k8s_instances, process
 from spreaders.provisioning.backends import local
-from spreaders.provisioning.bootstrap_n8n import bootstrap_owner_and_key
 from spreaders.provisioning.installer import ProgressFn
 from spreaders.provisioning.models import N8nInstance
 
@@ -47,19 +45,7 @@ class LocalRuntime:
 
     async def start(self, ctx: AppContext, row: N8nInstance, progress: ProgressFn | None) -> str:
         # The owner's key only ever invites members; tenants' work goes through their own keys.
-        values = await process.ensure_process(ctx, row, progress)
-        if "api_key" not in values:
-            values["api_key"] = await bootstrap_owner_and_key(
-                base_url=row.base_url,
-                email=row.owner_email,
-                password=values["owner_password"],
-                timeout_s=ctx.settings.n8n.request_timeout_s,
-            )
-            async with ctx.unit_of_work() as session:
-                fresh = await session.get_one(N8nInstance, row.id)
-                process.seal(ctx, fresh, values)
-                fresh.bootstrapped_at = utcnow()
-            row.secrets, row.bootstrapped_at = fresh.secrets, fresh.bootstrapped_at
+        values = await process.ensure_bootstrapped(ctx, row, progress)
         return values["api_key"]
 
     def url(self, ctx: AppContext, row: N8nInstance) -> str:
