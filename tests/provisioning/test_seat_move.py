@@ -28,7 +28,7 @@ from spreaders.provisioning.schemas import InstanceConnection
 
 from ..vault.test_n8n_credentials import _KeyServer, key_server
 from .test_lifecycle import connected_template
-from .test_shared_pool import SET_NODE, _api, _webhook_workflow, pooled
+from .test_shared_pool import SET_NODE, _api, _row, _webhook_workflow, pooled
 
 pytestmark = pytest.mark.e2e
 __all__ = ["key_server", "pooled"]
@@ -77,11 +77,6 @@ def _rows(data_dir: str, query: str, *args: str) -> list[tuple[Any, ...]]:
         return db.execute(query, args).fetchall()
     finally:
         db.close()
-
-
-async def _row(app: AppContext, instance_id: str) -> N8nInstance:
-    async with app.sessionmaker() as session:
-        return await session.get_one(N8nInstance, instance_id)
 
 
 async def test_free_tenant_moves_to_pro_with_its_data_resuming_after_failures_and_leaving_the_seat_empty(

@@ -370,8 +370,7 @@ async def _row(app: AppContext, instance_id: str) -> N8nInstance:
 
 
 async def _running_and_bootstrapped(app: AppContext, instance_id: str) -> bool:
-    async with app.sessionmaker() as session:
-        row = await session.get_one(N8nInstance, instance_id)
+    row = await _row(app, instance_id)
     return row.status == "running" and row.bootstrapped_at is not None
 
 

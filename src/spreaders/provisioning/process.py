@@ -107,7 +107,7 @@ async def ensure_process(
     say = progress or (lambda _message: None)
     if await healthy(ctx, instance):
         return opened(ctx, instance)
-    async with _start_claim(instance, timeout_s=ctx.settings.n8n.start_timeout_s + START_LOCK_SLACK_S):
+    async with _start_claim(ctx, instance):
         # Whoever held the claim may have started (and bootstrapped) it meanwhile: read it again.
         await _reload(ctx, instance)
         values = opened(ctx, instance)
@@ -128,7 +128,7 @@ async def ensure_bootstrapped(
     values = await ensure_process(ctx, instance, progress)
     if "api_key" in values:
         return values
-    async with _start_claim(instance, timeout_s=ctx.settings.n8n.start_timeout_s + START_LOCK_SLACK_S):
+    async with _start_claim(ctx, instance):
         await _reload(ctx, instance)
         values = opened(ctx, instance)
         if "api_key" in values:
@@ -149,14 +149,14 @@ async def ensure_bootstrapped(
 
 
 @contextlib.asynccontextmanager
-async def _start_claim(instance: N8nInstance, *, timeout_s: float) -> AsyncIterator[None]:
+async def _start_claim(ctx: AppContext, instance: N8nInstance) -> AsyncIterator[None]:
     """One starter per instance at a time, across coroutines and processes (a lock file beside its
     folder): two concurrent starts spawned two n8n on one folder and port, and one of them died."""
     path = Path(f"{instance.data_dir.rstrip('/')}.start.lock")
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        deadline = time.monotonic() + timeout_s
+        deadline = time.monotonic() + ctx.settings.n8n.start_timeout_s + START_LOCK_SLACK_S
         while True:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
