@@ -1,4 +1,4 @@
-"""Builds the application context once per process: settings, database, cipher, HTTP client."""
+"""Builds the application context once per process: settings, database, cipher, HTTP clients."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from spreaders.db.session import build_engine, build_sessionmaker
 from spreaders.errors import Unavailable
 from spreaders.registry.node_catalog import NodeCatalog, load_node_catalog
 from spreaders.settings import Settings
+from spreaders.streaming_http import StreamingHttp, open_streaming_http
 from spreaders.vault.cipher import Cipher
 from spreaders.vault.keys import build_cipher
 
@@ -32,7 +33,8 @@ class AppContext:
     engine: AsyncEngine
     sessionmaker: async_sessionmaker[AsyncSession]
     cipher: Cipher
-    http: httpx.AsyncClient
+    http: httpx.AsyncClient  # n8n's REST API and everything else
+    streams: StreamingHttp  # runs: n8n's streamed webhook answers (see spreaders.streaming_http)
     local_principal: Principal
     # Facts checked recently (key -> time.monotonic() deadline), so hot paths skip repeated checks.
     recently_checked: dict[str, float] = field(default_factory=dict)
@@ -81,13 +83,18 @@ async def open_app(settings: Settings | None = None) -> AsyncIterator[AppContext
         async with sessionmaker() as session:
             principal = await accounts.ensure_local_principal(session)
             await session.commit()
-        async with httpx.AsyncClient(timeout=settings.n8n.request_timeout_s) as http:
+        timeout_s = settings.n8n.request_timeout_s
+        async with (
+            httpx.AsyncClient(timeout=timeout_s) as http,
+            open_streaming_http(connect_timeout_s=timeout_s) as streams,
+        ):
             yield AppContext(
                 settings=settings,
                 engine=engine,
                 sessionmaker=sessionmaker,
                 cipher=cipher,
                 http=http,
+                streams=streams,
                 local_principal=principal,
             )
     finally:

@@ -42,7 +42,7 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 @pytest_asyncio.fixture(loop_scope="session")
 async def instrumented(app: AppContext) -> AsyncIterator[MonitorMetrics]:
     metrics = MonitorMetrics()
-    uninstrument = metrics.instrument(app.engine, app.http)
+    uninstrument = metrics.instrument(app.engine, app.http, app.streams)
     yield metrics
     uninstrument()
 
@@ -81,7 +81,7 @@ async def test_metrics_endpoint_shows_a_run_its_n8n_requests_and_instances_up(
     api = create_app(settings, monitor=MonitorSettings(enabled=False))
     api.state.ctx = app
     metrics: MonitorMetrics = api.state.metrics
-    uninstrument = metrics.instrument(app.engine, app.http)
+    uninstrument = metrics.instrument(app.engine, app.http, app.streams)
     try:
         template_id = await import_template(app, e2e_principal, code_workflow("metered", ECHO_JS))
         async with app.unit_of_work() as session:

@@ -3,6 +3,7 @@ how to upgrade, before anything reaches n8n (the instances here are stopped reco
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
@@ -134,3 +135,36 @@ async def test_the_biggest_tier_hint_names_no_upgrade(app: AppContext, principal
         await quotas.check_run(app, tenant_id=principal.tenant_id)
 
     assert refused.value.hint == "Wait for a running execution to finish."
+
+
+async def test_runs_racing_for_the_last_slots_are_admitted_up_to_the_quota(
+    app: AppContext, principal: Principal
+) -> None:
+    deployment = await seed_stopped_instance(app, principal)
+    limit = TIERS["free"].quotas.concurrent_runs
+
+    async def claim() -> bool:
+        values = {
+            "id": new_id("exe"),
+            "tenant_id": principal.tenant_id,
+            "campaign_id": None,
+            "template_id": deployment.template_id,
+            "deployment_id": deployment.id,
+            "instance_id": deployment.instance_id,
+            "n8n_workflow_id": deployment.n8n_workflow_id,
+            "n8n_execution_id": None,
+            "idempotency_key": None,
+            "status": "new",
+            "input": {},
+            "output": {},
+            "error": "",
+            "error_node": "",
+            "created_at": utcnow(),
+        }
+        async with app.unit_of_work() as session:
+            return await quotas.admit_run(session, values)
+
+    admitted = await asyncio.gather(*(claim() for _ in range(4 * limit)))
+
+    assert admitted.count(True) == limit
+    assert (await quotas.report(app, tenant_id=principal.tenant_id)).usage.concurrent_runs == limit

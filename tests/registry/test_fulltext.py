@@ -16,6 +16,8 @@ from spreaders.registry.models import WorkflowTemplate
 from spreaders.registry.schemas import TemplateSearch
 from spreaders.registry.search import CANDIDATES, search_templates
 
+from .runs import finish_runs
+
 
 def workflow(name: str, *kinds: str, note: str = "", description: str = "") -> dict[str, Any]:
     nodes: list[dict[str, Any]] = [
@@ -146,7 +148,7 @@ async def test_inserted_updated_and_deleted_rows_stay_in_step(
     assert await names(session, tenant, query="cormorant") == ["Cormorant"]
     assert await names(session, tenant, query="albatross") == []
 
-    await registry.record_run(session, tenant_id=tenant, template_id=first, succeeded=True)
+    await finish_runs(session, tenant_id=tenant, template_id=first, succeeded=(True,))
     await assert_index_in_step(session)
     await session.execute(delete(WorkflowTemplate).where(WorkflowTemplate.id == first))
     assert await names(session, tenant, query="cormorant") == []

@@ -5,15 +5,19 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
 from spreaders.errors import Invalid, NotFound
+from spreaders.monitor.models import WorkflowExecution
 from spreaders.registry import selection
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateRead, TemplateSearch
 from spreaders.registry.search import search_templates
+
+from .runs import finish_runs
 
 
 def document(text: str = "Hello", **extra: Any) -> dict[str, Any]:
@@ -133,8 +137,6 @@ async def test_another_tenant_can_neither_get_nor_find_a_template(
     assert "workflow.search" in str(caught.value)
     page = await search_templates(session, tenant_id=other.id, query=TemplateSearch(query="greeting"))
     assert (page.total, page.items) == (0, [])
-    with pytest.raises(NotFound):
-        await registry.record_run(session, tenant_id=other.id, template_id=row.id, succeeded=True)
     assert (
         await selection.select_for_requirements(
             session, tenant_id=other.id, capabilities=["scheduling"], platforms=[]
@@ -209,11 +211,16 @@ async def test_categories_come_from_the_mapping_or_the_corpus_layout(
     assert row.category == "CRM & Sales"
 
 
-async def test_runs_are_counted(session: AsyncSession, principal: Principal) -> None:
+async def test_runs_are_counted_once_when_they_finish(session: AsyncSession, principal: Principal) -> None:
     row = await registry.import_workflow(session, tenant_id=principal.tenant_id, document=document())
-    for succeeded in (True, True, False):
-        await registry.record_run(
-            session, tenant_id=principal.tenant_id, template_id=row.id, succeeded=succeeded
-        )
+    await finish_runs(
+        session, tenant_id=principal.tenant_id, template_id=row.id, succeeded=(True, True, False)
+    )
+    await session.refresh(row)
+    assert (row.usage_count, row.success_count) == (3, 2)
+    # A run moved from one finished status to another is not counted again.
+    runs = WorkflowExecution.template_id == row.id
+    await session.execute(update(WorkflowExecution).where(runs).values(status="crashed"))
+    await session.execute(update(WorkflowExecution).where(runs).values(status="success"))
     await session.refresh(row)
     assert (row.usage_count, row.success_count) == (3, 2)

@@ -13,6 +13,8 @@ from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSearch
 from spreaders.registry.search import DEFAULT_RANKING, search_templates
 
+from .runs import finish_runs
+
 
 def workflow(name: str, *kinds: str, tags: tuple[str, ...] = (), note: str = "") -> dict[str, Any]:
     nodes: list[dict[str, Any]] = [
@@ -124,10 +126,9 @@ async def test_success_rate_and_popularity_raise_the_rank(
         "Tweet new blog posts",
     ]
     tweet_id = library["Tweet new blog posts"]
-    for succeeded in (True, True, True, False):
-        await registry.record_run(
-            session, tenant_id=principal.tenant_id, template_id=tweet_id, succeeded=succeeded
-        )
+    await finish_runs(
+        session, tenant_id=principal.tenant_id, template_id=tweet_id, succeeded=(True, True, True, False)
+    )
     page = await search_templates(
         session, tenant_id=principal.tenant_id, query=TemplateSearch(platforms=["twitter"])
     )

@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, MetaData, String, TypeDecorator
+from sqlalchemy import (
+    JSON,
+    ColumnElement,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    MetaData,
+    String,
+    TypeDecorator,
+    literal_column,
+)
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
@@ -24,6 +35,16 @@ JsonType = JSON().with_variant(JSONB(), "postgresql")
 def new_id(prefix: str) -> str:
     """Return a readable unique id such as `cmp_3f2a...` (prefix says what it names)."""
     return f"{prefix}_{uuid.uuid4().hex}"
+
+
+def inline_strings(values: Iterable[str]) -> list[ColumnElement[str]]:
+    """Fixed strings (statuses, kinds) written into a statement for `in_` / `not_in`: a list of plain
+    values becomes an expanding parameter that SQLAlchemy re-renders on every execution (a tenth of a
+    millisecond for the statement every run ends with)."""
+    checked = sorted(values)
+    if any(not value.replace("_", "").isalnum() for value in checked):
+        raise ValueError("inline_strings takes identifiers only (letters, digits, underscores)")
+    return [literal_column(f"'{value}'", String) for value in checked]
 
 
 def utcnow() -> datetime:

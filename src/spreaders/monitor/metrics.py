@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES
+from spreaders.streaming_http import StreamingHttp
 
 _NOTES_KEY = "spreaders.monitor.execution_events"
 _DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1800, 3600)
@@ -35,6 +36,12 @@ class ExecutionEvent:
     kind: str  # "started" or "finished"
     status: str = ""
     duration_s: float | None = None
+
+
+def note_started(session: AsyncSession | Session) -> None:
+    """Note that this transaction records a new execution (written without the ORM, so no flush
+    shows it); it is counted if the transaction commits."""
+    session.info.setdefault(_NOTES_KEY, []).append(ExecutionEvent("started"))
 
 
 def note_finished(session: AsyncSession | Session, *, status: str, duration_s: float | None) -> None:
@@ -147,15 +154,18 @@ class MonitorMetrics:
             if item.duration_s is not None:
                 self.execution_duration.labels(status=item.status).observe(item.duration_s)
 
-    def instrument(self, engine: AsyncEngine, http: httpx.AsyncClient) -> Undo:
-        """Count execution transitions committed through `engine` and requests `http` makes to n8n.
+    def instrument(self, engine: AsyncEngine, http: httpx.AsyncClient, streams: StreamingHttp) -> Undo:
+        """Count execution transitions committed through `engine` and requests `http` and `streams`
+        (runs) make to n8n.
 
         Returns the function that removes the instrumentation again (call it on shutdown).
         """
         undo_db = self._watch_executions(engine)
         undo_http = self._watch_requests(http)
+        streams.observers.append(self._observe_request)
 
         def undo() -> None:
+            streams.observers.remove(self._observe_request)
             undo_http()
             undo_db()
 
@@ -191,6 +201,14 @@ class MonitorMetrics:
 
         return undo
 
+    def _observe_request(self, method: str, path: str, seconds: float, status: int) -> None:
+        endpoint = _endpoint(path)
+        if endpoint is None:
+            return
+        self.n8n_request_duration.labels(endpoint=endpoint, method=method).observe(seconds)
+        if status >= 400:
+            self.n8n_request_errors.labels(endpoint=endpoint, reason=f"http_{status}").inc()
+
     def _watch_requests(self, http: httpx.AsyncClient) -> Undo:
         started: weakref.WeakKeyDictionary[httpx.Request, float] = weakref.WeakKeyDictionary()
 
@@ -199,15 +217,10 @@ class MonitorMetrics:
 
         async def on_response(response: httpx.Response) -> None:
             request = response.request
-            endpoint = _endpoint(request.url.path)
             began = started.pop(request, None)
-            if endpoint is None or began is None:
-                return
-            self.n8n_request_duration.labels(endpoint=endpoint, method=request.method).observe(
-                time.perf_counter() - began
-            )
-            if response.status_code >= 400:
-                self.n8n_request_errors.labels(endpoint=endpoint, reason=f"http_{response.status_code}").inc()
+            if began is not None:
+                seconds = time.perf_counter() - began
+                self._observe_request(request.method, request.url.path, seconds, response.status_code)
 
         hooks: dict[str, list[Callable[..., Any]]] = http.event_hooks
         http.event_hooks = {

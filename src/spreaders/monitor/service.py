@@ -10,7 +10,7 @@ from typing import Any, cast
 from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from spreaders.db.base import utcnow
+from spreaders.db.base import inline_strings, utcnow
 from spreaders.errors import NotFound
 from spreaders.monitor.metrics import note_finished
 from spreaders.monitor.models import WorkflowExecution
@@ -25,7 +25,8 @@ _EXECUTIONS = cast(Table, WorkflowExecution.__table__)
 # Built once: every run ends with it, and building the statement cost a third as much as running it.
 # The SET clause comes from the values each call passes.
 _SET_IF_UNFINISHED = _EXECUTIONS.update().where(
-    _EXECUTIONS.c.id == bindparam("b_execution_id"), _EXECUTIONS.c.status.not_in(sorted(FINISHED_STATUSES))
+    _EXECUTIONS.c.id == bindparam("b_execution_id"),
+    _EXECUTIONS.c.status.not_in(inline_strings(FINISHED_STATUSES)),
 )
 
 

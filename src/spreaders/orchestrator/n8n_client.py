@@ -11,10 +11,12 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 import httpx
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from spreaders.errors import NotFound, Unavailable, UpstreamError
+from spreaders.streaming_http import StreamingHttp
 
 _RETRYABLE_STATUS = {502, 503, 504}
 _LIST_PAGE = 250
@@ -26,18 +28,30 @@ def _is_transient(exc: BaseException) -> bool:
 
 
 def _n8n_message(response: httpx.Response) -> str:
+    return _message_of(response.text)
+
+
+def _message_of(text: str) -> str:
     try:
-        body = response.json()
+        body = json.loads(text)
     except ValueError:
-        return response.text[:300]
+        return text[:300]
     if isinstance(body, dict):
         return str(body.get("message") or body)[:300]
     return str(body)[:300]
 
 
 class N8nClient:
-    def __init__(self, http: httpx.AsyncClient, *, base_url: str, api_key: str) -> None:
+    def __init__(
+        self,
+        http: httpx.AsyncClient,
+        *,
+        base_url: str,
+        api_key: str,
+        streams: StreamingHttp | None = None,
+    ) -> None:
         self._http = http
+        self._streams = streams  # only runs need it (`stream_webhook`)
         self.base_url = base_url.rstrip("/")
         self._headers = {"X-N8N-API-KEY": api_key, "Accept": "application/json"}
 
@@ -169,28 +183,27 @@ class N8nClient:
     ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
         """POST to a streaming webhook; yield its chunks (one JSON object a line) as n8n writes them.
 
-        The read has no timeout of its own (a run may take minutes): the caller bounds the whole
-        exchange. Uncompressed, because n8n would otherwise compress and flush every small chunk.
+        Through the streaming client (aiohttp, see `spreaders.streaming_http`). The read has no
+        timeout of its own (a run may take minutes): the caller bounds the whole exchange.
+        Uncompressed, because n8n would otherwise compress and flush every small chunk.
         """
+        if self._streams is None:
+            raise RuntimeError("this N8nClient was made without the streaming client")
         url = f"{self.base_url}/webhook/{path}"
-        timeout = httpx.Timeout(self._http.timeout.connect, read=None)
         headers = {"Accept-Encoding": "identity", **headers}
         try:
-            request = self._http.stream("POST", url, json=payload, headers=headers, timeout=timeout)
-            async with request as response:
-                if response.status_code == 404:
+            async with self._streams.session.post(url, json=payload, headers=headers) as response:
+                if response.status == 404:
                     raise NotFound(
                         "n8n does not know this workflow's entry webhook "
                         "(was it deactivated or deleted in n8n?).",
                         hint="Deploy the template again with workflow.execute or `spreaders demo`.",
                     )
-                if response.status_code >= 400:
-                    await response.aread()
-                    raise UpstreamError(
-                        f"n8n webhook answered {response.status_code}: {_n8n_message(response)}"
-                    )
+                if response.status >= 400:
+                    body = await response.text(errors="replace")
+                    raise UpstreamError(f"n8n webhook answered {response.status}: {_message_of(body)}")
                 yield _chunks(response)
-        except httpx.TransportError as exc:
+        except aiohttp.ClientError as exc:
             raise Unavailable(
                 f"n8n at {self.base_url} is not reachable or dropped the run's stream "
                 f"({exc.__class__.__name__}).",
@@ -198,11 +211,29 @@ class N8nClient:
             ) from exc
 
 
-async def _chunks(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
-    async for line in response.aiter_lines():
-        try:
-            chunk = json.loads(line)
-        except ValueError:
-            continue  # a blank keep-alive line or a node streaming plain text
-        if isinstance(chunk, dict):
-            yield chunk
+async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:
+    # Lines are cut here rather than with the reader's readline, which refuses lines over 128 KiB
+    # (a run's result chunk can be larger).
+    pending = bytearray()
+    async for data in response.content.iter_any():
+        pending += data
+        end = pending.rfind(b"\n")
+        if end < 0:
+            continue
+        lines = bytes(pending[:end]).split(b"\n")
+        del pending[: end + 1]
+        for line in lines:
+            chunk = _parse(line)
+            if chunk is not None:
+                yield chunk
+    chunk = _parse(bytes(pending))
+    if chunk is not None:
+        yield chunk
+
+
+def _parse(line: bytes) -> dict[str, Any] | None:
+    try:
+        chunk = json.loads(line)
+    except ValueError:
+        return None  # a blank keep-alive line or a node streaming plain text
+    return chunk if isinstance(chunk, dict) else None

@@ -3,7 +3,7 @@
 Several writers may follow one run (the caller waiting on it, a retried call with the same
 idempotency key, the execution monitor): every write is an UPDATE guarded by the record's status,
 so of two writers only one moves a run to a finished status, and the run is counted in its
-template's usage exactly once, by that writer.
+template's usage exactly once, by that move (a database trigger, migration 0014).
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from spreaders.monitor import service as monitor
 from spreaders.monitor.metrics import note_finished
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
-from spreaders.registry import service as registry
 
 _STATE_COLUMNS = ("status", "started_at", "finished_at", "output", "error", "error_node")
 
@@ -24,7 +23,7 @@ _STATE_COLUMNS = ("status", "started_at", "finished_at", "output", "error", "err
 async def write(ctx: AppContext, row: WorkflowExecution, values: dict[str, Any]) -> ExecutionRead:
     """Apply `values` to the (detached) record unless the run already finished; return the result.
 
-    When `values` finish the run, the same transaction counts it in the template's usage.
+    When `values` finish the run, the same statement counts it in the template's usage (trigger).
     """
     async with ctx.unit_of_work() as session:
         if not await monitor.set_if_unfinished(session, execution_id=row.id, values=values):
@@ -36,12 +35,6 @@ async def write(ctx: AppContext, row: WorkflowExecution, values: dict[str, Any])
         if row.status in FINISHED_STATUSES:
             duration_s = read.duration_ms / 1000 if read.duration_ms is not None else None
             note_finished(session, status=row.status, duration_s=duration_s)
-            await registry.record_run(
-                session,
-                tenant_id=row.tenant_id,
-                template_id=row.template_id,
-                succeeded=row.status == "success",
-            )
         return read
 
 

@@ -21,6 +21,7 @@ from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Conflict, Invalid, SpreadersError, Unavailable, UpstreamError
 from spreaders.monitor import service as monitor
+from spreaders.monitor.metrics import note_started
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
 from spreaders.orchestrator import records, recovery, runner, targets
@@ -43,7 +44,7 @@ SEARCH_EVERY_S = 2.0
 
 
 def client_for(ctx: AppContext, conn: InstanceConnection) -> N8nClient:
-    return N8nClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key)
+    return N8nClient(ctx.http, base_url=conn.base_url, api_key=conn.api_key, streams=ctx.streams)
 
 
 async def deploy(
@@ -122,6 +123,11 @@ async def _rebind(
     return deployment
 
 
+# A run refused by the claim is checked again to say which quota refused it; if the check finds
+# room (a run ended in between), the claim is tried again, this many times in all.
+_CLAIM_ATTEMPTS = 3
+
+
 async def _claim(
     ctx: AppContext,
     *,
@@ -132,29 +138,45 @@ async def _claim(
     idempotency_key: str | None,
     deployment: Deployment,
 ) -> tuple[WorkflowExecution, bool]:
-    """Insert the execution record; with an idempotency key, return the earlier one instead."""
-    row = WorkflowExecution(
-        id=new_id("exe"),
-        tenant_id=principal.tenant_id,
-        campaign_id=campaign_id,
-        template_id=template_id,
-        deployment_id=deployment.id,
-        instance_id=deployment.instance_id,
-        n8n_workflow_id=deployment.n8n_workflow_id,
-        idempotency_key=idempotency_key,
-        status="new",
-        input=parameters,
-        output={},
-        error="",
-        error_node="",
-    )
-    try:
-        async with ctx.unit_of_work() as session:
-            session.add(row)
-        return row, True
-    except IntegrityError:
-        if idempotency_key is None:
-            raise
+    """Insert the execution record if the tenant's quotas admit the run (in the same statement, so
+    racing runs cannot share the last slot); with an idempotency key already used, return the earlier
+    record instead. A refused run raises `QuotaExceeded` saying which quota and what to do."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "id": new_id("exe"),
+        "tenant_id": principal.tenant_id,
+        "campaign_id": campaign_id,
+        "template_id": template_id,
+        "deployment_id": deployment.id,
+        "instance_id": deployment.instance_id,
+        "n8n_workflow_id": deployment.n8n_workflow_id,
+        "n8n_execution_id": None,
+        "idempotency_key": idempotency_key,
+        "status": "new",
+        "input": parameters,
+        "output": {},
+        "error": "",
+        "error_node": "",
+        "created_at": now,
+    }
+    for _ in range(_CLAIM_ATTEMPTS):
+        try:
+            async with ctx.unit_of_work() as session:
+                admitted = await quotas.admit_run(session, values)
+                if admitted:
+                    note_started(session)
+        except IntegrityError:
+            if idempotency_key is None:
+                raise
+            break
+        if admitted:
+            return WorkflowExecution(**values, started_at=None, finished_at=None), True
+        await quotas.check_run(ctx, tenant_id=principal.tenant_id)  # raises with the quota's name
+    else:
+        raise quotas.QuotaExceeded(
+            "Runs of this workspace are starting and ending too fast to admit this one.",
+            hint="Try again in a moment.",
+        )
     async with ctx.sessionmaker() as session:
         earlier = await monitor.find_by_idempotency_key(
             session, tenant_id=principal.tenant_id, key=idempotency_key
@@ -233,9 +255,11 @@ async def execute(
         if earlier is not None:
             return await _finish(ctx, principal, earlier.id, wait, timeout_s, run_progress)
     tenant_id = principal.tenant_id
-    await quotas.check_run(ctx, tenant_id=tenant_id)
     target = targets.recalled(ctx, tenant_id=tenant_id, template_id=template_id)
     if target is None:
+        # Before starting n8n or deploying for it: a run over quota is refused here at no cost.
+        # `_claim` admits the run against the quotas again, atomically, on every path.
+        await quotas.check_run(ctx, tenant_id=tenant_id)
         target = await _resolve_target(
             ctx, tenant_id=tenant_id, template_id=template_id, progress=provisioning_progress
         )

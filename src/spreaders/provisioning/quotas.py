@@ -2,21 +2,35 @@
 before a workflow is deployed and before a run starts.
 
 Usage comes from the database, not from n8n: deployments the platform made and executions it
-recorded. The checks run before the write they guard, so two requests racing for the last slot can
-both pass; the quotas are a fair-use limit, not a security boundary, and one run over is tolerable.
+recorded. A run is admitted by the statement that records it (`admit_run`), so two runs racing for
+the last slot cannot both take it. The workflow quota is checked before the deployment it guards:
+two deployments racing for the last slot can both pass (a fair-use limit; one workflow over is
+tolerable).
 """
 
 from __future__ import annotations
 
 from datetime import datetime, time
+from typing import Any, cast
 
 from pydantic import BaseModel
-from sqlalchemy import Select, bindparam, func, select
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Insert,
+    ScalarSelect,
+    Select,
+    Table,
+    bindparam,
+    case,
+    func,
+    select,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
-from spreaders.db.base import UTCDateTime, utcnow
+from spreaders.db.base import UTCDateTime, inline_strings, utcnow
 from spreaders.errors import Conflict
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
@@ -43,17 +57,56 @@ class QuotaReport(BaseModel):
     usage: Usage
 
 
-def _run_usage() -> Select[str, int, int]:
-    """The tenant's tier, runs started since `b_day` and runs holding a slot."""
+def _run_counts() -> tuple[ScalarSelect[int], ScalarSelect[int]]:
+    """The tenant's runs started since `b_day`, and its runs holding a slot."""
     runs = select(func.count()).where(WorkflowExecution.tenant_id == bindparam("b_tenant_id"))
-    today = runs.where(
-        WorkflowExecution.created_at >= bindparam("b_day", type_=UTCDateTime())
-    ).scalar_subquery()
-    running = runs.where(WorkflowExecution.status.in_(RUNNING)).scalar_subquery()
-    return select(Tenant.tier, today, running).where(Tenant.id == bindparam("b_tenant_id"))
+    today = runs.where(WorkflowExecution.created_at >= bindparam("b_day", type_=UTCDateTime()))
+    running = runs.where(WorkflowExecution.status.in_(inline_strings(RUNNING)))
+    return today.scalar_subquery(), running.scalar_subquery()
 
 
-_RUN_USAGE = _run_usage()
+_RUNS_TODAY, _RUNS_RUNNING = _run_counts()
+_RUN_USAGE: Select[str, int, int] = select(Tenant.tier, _RUNS_TODAY, _RUNS_RUNNING).where(
+    Tenant.id == bindparam("b_tenant_id")
+)
+
+
+def _tier_limit(quota: str) -> ColumnElement[int]:
+    """The tenant's limit on `quota`, from its tier (a tier not in the table admits nothing)."""
+    limits = {name: getattr(tier.quotas, quota) for name, tier in TIERS.items()}
+    return case(limits, value=Tenant.tier, else_=0)
+
+
+def _admitting_insert() -> Insert:
+    """Record a run (its columns bound as `b_<column>`) only if the tenant's quotas admit one more."""
+    executions = cast(Table, WorkflowExecution.__table__)
+    columns = [column for column in executions.columns if column.key not in ("started_at", "finished_at")]
+    values = [bindparam(f"b_{column.key}", type_=column.type) for column in columns]
+    source = select(*values).where(
+        Tenant.id == bindparam("b_tenant_id"),
+        _tier_limit("executions_per_day") > _RUNS_TODAY,
+        _tier_limit("concurrent_runs") > _RUNS_RUNNING,
+    )
+    return executions.insert().from_select(columns, source)
+
+
+# Built once: it runs before every execution.
+_ADMIT_RUN = _admitting_insert()
+_LOCK_TENANT = select(Tenant.id).where(Tenant.id == bindparam("b_tenant_id")).with_for_update()
+
+
+async def admit_run(session: AsyncSession, values: dict[str, Any]) -> bool:
+    """Insert the execution record `values` (every column but the run's times) if the tenant's tier
+    admits one more run now (daily and concurrent quotas); False when it does not.
+
+    On PostgreSQL the tenant's row is locked first, so the counts are read after any concurrent
+    admission committed (SQLite takes its write lock when the statement starts).
+    """
+    parameters = {f"b_{key}": value for key, value in values.items()} | {"b_day": _start_of_day()}
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(_LOCK_TENANT, parameters)
+    result = cast(CursorResult[Any], await session.execute(_ADMIT_RUN, parameters))
+    return result.rowcount == 1
 
 
 def _start_of_day() -> datetime:

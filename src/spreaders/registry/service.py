@@ -9,9 +9,9 @@ import asyncio
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import CursorResult, Integer, Table, bindparam, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.db.base import new_id
@@ -211,22 +211,3 @@ async def get_template(session: AsyncSession, *, tenant_id: str, template_id: st
     if row is None:
         raise NotFound(f"No workflow template {template_id!r}.", hint=_SEARCH_HINT)
     return row
-
-
-_TEMPLATES = cast(Table, WorkflowTemplate.__table__)
-# Built once: every finished run counts itself here (see `record_run`).
-_COUNT_RUN = (
-    _TEMPLATES.update()
-    .where(_TEMPLATES.c.id == bindparam("b_template_id"), _TEMPLATES.c.tenant_id == bindparam("b_tenant_id"))
-    .values(
-        usage_count=_TEMPLATES.c.usage_count + 1,
-        success_count=_TEMPLATES.c.success_count + bindparam("b_succeeded", type_=Integer),
-    )
-)
-
-
-async def record_run(session: AsyncSession, *, tenant_id: str, template_id: str, succeeded: bool) -> None:
-    """Count one run of a template and whether it succeeded."""
-    parameters = {"b_template_id": template_id, "b_tenant_id": tenant_id, "b_succeeded": int(succeeded)}
-    if cast(CursorResult[Any], await session.execute(_COUNT_RUN, parameters)).rowcount != 1:
-        raise NotFound(f"No workflow template {template_id!r}.", hint=_SEARCH_HINT)
