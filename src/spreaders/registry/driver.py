@@ -16,8 +16,9 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, cast
 
-from sqlalchemy import Connection, Dialect
+from sqlalchemy import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session
 from sqlalchemy.sql import ClauseElement
 from sqlalchemy.sql.compiler import SQLCompiler
 
@@ -63,13 +64,13 @@ async def fetch(
     `row["column"]`)."""
     arguments = statement.arguments(values)
 
-    def run(connection: Connection) -> Sequence[Any]:
-        cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    def run(sync_session: Session) -> Sequence[Any]:
+        raw = sync_session.connection().connection.dbapi_connection
+        cursor = raw.cursor()  # type: ignore[union-attr]
         try:
             cursor.execute(statement.sql, arguments)
             return cursor.fetchall()
         finally:
             cursor.close()
 
-    connection = await session.connection()
-    return await connection.run_sync(run)
+    return await session.run_sync(run)

@@ -272,6 +272,8 @@ def estimated_rows() -> Select[Any]:
 
 
 def _fold(word: str) -> str:
+    if word.isascii():
+        return word  # NFKD leaves ASCII as it is, and it holds no combining marks
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
