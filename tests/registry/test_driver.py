@@ -11,6 +11,7 @@ from sqlalchemy import Boolean, Integer, String, bindparam, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from spreaders.accounts.schemas import Principal
+from spreaders.bootstrap import AppContext
 from spreaders.registry import driver, fulltext, search
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSearch
@@ -60,6 +61,20 @@ async def test_a_precompiled_statement_returns_what_session_execute_returns(
         rows = await driver.fetch(session, driver.compile_statement(statement, dialect), params)
         assert expected  # the catalogue matches every search
         assert [dict(row) for row in rows] == expected
+
+
+async def test_a_search_runs_in_its_session_s_transaction(app: AppContext, principal: Principal) -> None:
+    """It sees what its session wrote and has not committed, and nothing once that is rolled back,
+    whether it runs before or after the session's writes."""
+    query = TemplateSearch(query="email report")
+    async with app.sessionmaker() as session:
+        first = await search.search_templates(session, tenant_id=principal.tenant_id, query=query)
+        await registry.import_workflow(session, tenant_id=principal.tenant_id, document=workflow(3))
+        after = await search.search_templates(session, tenant_id=principal.tenant_id, query=query)
+        await session.rollback()
+        again = await search.search_templates(session, tenant_id=principal.tenant_id, query=query)
+    assert (first.total, after.total, again.total) == (0, 1, 0)
+    assert [item.name for item in after.items] == ["Email report 03"]
 
 
 def test_a_compiled_statement_binds_its_own_literals_and_the_call_s_values_by_position() -> None:
