@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import (
+    ARRAY,
     Boolean,
     Column,
     ColumnElement,
@@ -27,6 +28,7 @@ from sqlalchemy import (
     Select,
     String,
     Table,
+    any_,
     bindparam,
     cast,
     exists,
@@ -270,6 +272,8 @@ def estimated_rows() -> Select[Any]:
 
 
 def _fold(word: str) -> str:
+    if word.isascii():
+        return word  # NFKD leaves ASCII as it is, and it holds no combining marks
     return "".join(c for c in unicodedata.normalize("NFKD", word) if not unicodedata.combining(c))
 
 
@@ -279,8 +283,12 @@ def json_hits(column: Any, parameter: str | None, *, dialect: str) -> ColumnElem
         return literal_column("0")
     elements = func.json_each(column) if dialect == "sqlite" else func.jsonb_array_elements_text(column)
     items = elements.table_valued("value")
-    wanted = bindparam(parameter, expanding=True, type_=String)
-    return select(func.count()).select_from(items).where(items.c.value.in_(wanted)).scalar_subquery()
+    return (
+        select(func.count())
+        .select_from(items)
+        .where(_in_list(items.c.value, parameter, dialect))
+        .scalar_subquery()
+    )
 
 
 def json_holds_any(column: Any, parameter: str, count: int, *, dialect: str) -> ColumnElement[bool]:
@@ -310,9 +318,17 @@ def credentials_within(column: Any, parameter: str, *, dialect: str) -> ColumnEl
     else:
         items = func.jsonb_array_elements(column).table_valued("value")
         cred_type = items.c.value.op("->>")("type")
-    connected = bindparam(parameter, expanding=True, type_=String)
-    outside: ColumnElement[bool] = or_(cred_type.is_(None), cred_type.not_in(connected))
+    outside: ColumnElement[bool] = or_(cred_type.is_(None), ~_in_list(cred_type, parameter, dialect))
     return ~exists(select(literal_column("1")).select_from(items).where(outside))
+
+
+def _in_list(value: ColumnElement[Any], parameter: str, dialect: str) -> ColumnElement[bool]:
+    """`value IN (the strings bound to parameter)`; on PostgreSQL `= ANY` of one array parameter, so the
+    statement's text is the same for every list (an expanding IN is rewritten for each call, which the
+    search's precompiled statements cannot be)."""
+    if dialect == "postgresql":
+        return value == any_(bindparam(parameter, type_=ARRAY(String)))
+    return value.in_(bindparam(parameter, expanding=True, type_=String))
 
 
 def name_order(name: ColumnElement[str], *, dialect: str) -> ColumnElement[str]:
