@@ -1,9 +1,9 @@
 """Benchmarks: planner, registry import and search, and run latency against a real n8n.
 
 Run with `make bench`. Prints one line per measure and, last, one JSON object with every median.
-Baselines: a run through Spreaders (record, start, poll, record) is compared with the same deployed
-workflow started by calling n8n directly (its webhook, then its public API polled every 20 ms), so the
-ratio is the platform's own overhead.
+Baselines: a run through Spreaders (admit and record, run on one streamed request, record the outcome)
+is compared with reading the same deployed workflow's entry stream directly, so the ratio is the
+platform's own overhead (benchmarks/execution_bench.py compares with a plain webhook instead).
 """
 
 from __future__ import annotations
