@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from collections.abc import Awaitable
 
 import pytest
+from sqlalchemy import func, select
 
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
 from spreaders.errors import Conflict, NotFound
+from spreaders.monitor.models import WorkflowExecution
+from spreaders.monitor.schemas import ExecutionRead
 from spreaders.orchestrator import service as orchestrator
 from spreaders.registry import service as registry
 
@@ -74,6 +79,31 @@ async def test_same_idempotency_key_returns_the_same_execution(
 
     assert again.id == first.id
     assert again.n8n_execution_id == first.n8n_execution_id
+
+
+async def test_concurrent_calls_with_one_idempotency_key_start_one_run(
+    app: AppContext, e2e_principal: Principal
+) -> None:
+    template_id = await _import(app, e2e_principal, ECHO_JS)
+    await orchestrator.execute(app, principal=e2e_principal, template_id=template_id)  # deployed
+    key = uuid.uuid4().hex
+
+    def call() -> Awaitable[ExecutionRead]:
+        return orchestrator.execute(
+            app, principal=e2e_principal, template_id=template_id, parameters={"n": 3}, idempotency_key=key
+        )
+
+    results = await asyncio.gather(call(), call(), call())
+
+    assert {result.id for result in results} == {results[0].id}
+    assert {result.n8n_execution_id for result in results} == {results[0].n8n_execution_id}
+    assert all(result.status == "success" for result in results)
+    async with app.sessionmaker() as session:
+        same_key = WorkflowExecution.idempotency_key == key
+        runs = await session.scalar(
+            select(func.count()).where(WorkflowExecution.tenant_id == e2e_principal.tenant_id, same_key)
+        )
+    assert runs == 1
 
 
 async def test_same_idempotency_key_with_other_parameters_is_refused(

@@ -168,21 +168,21 @@ async def _claim(
         except IntegrityError:
             if idempotency_key is None:
                 raise
-            break
+            admitted = False  # the key's run was recorded since this call looked for it
         if admitted:
             return WorkflowExecution(**values, started_at=None, finished_at=None), True
+        if idempotency_key is not None:
+            # A concurrent call with the same key may have taken the key, or the last slot.
+            earlier = await _earlier_run(
+                ctx, principal=principal, template_id=template_id, parameters=parameters, key=idempotency_key
+            )
+            if earlier is not None:
+                return earlier, False
         await quotas.check_run(ctx, tenant_id=principal.tenant_id)  # raises with the quota's name
-    else:
-        raise quotas.QuotaExceeded(
-            "Runs of this workspace are starting and ending too fast to admit this one.",
-            hint="Try again in a moment.",
-        )
-    async with ctx.sessionmaker() as session:
-        earlier = await monitor.find_by_idempotency_key(
-            session, tenant_id=principal.tenant_id, key=idempotency_key
-        )
-    assert earlier is not None
-    return earlier, False
+    raise quotas.QuotaExceeded(
+        "Runs of this workspace are starting and ending too fast to admit this one.",
+        hint="Try again in a moment.",
+    )
 
 
 async def _earlier_run(
