@@ -3,7 +3,10 @@
 Run with `make bench`. Prints one line per measure and, last, one JSON object with every median.
 Baselines: a run through Spreaders (admit and record, run on one streamed request, record the outcome)
 is compared with reading the same deployed workflow's entry stream directly, so the ratio is the
-platform's own overhead (benchmarks/execution_bench.py compares with a plain webhook instead).
+platform's own overhead (benchmarks/execution_bench.py compares with a plain webhook instead). The
+tenant is on the free tier: its runs go to a seat on a shared n8n process, which evaluates
+expressions in the isolated `vm` engine (docs/provisioning.md), so a run takes several times longer
+there than on a dedicated instance.
 """
 
 from __future__ import annotations
@@ -154,7 +157,7 @@ async def main() -> dict[str, Any]:
             results.update(await bench_registry(ctx, tenant.id))
             print(f"registry: corpus import {results['corpus_import_s']} s, search {results['search_ms']} ms")
             try:
-                results.update(await bench_runs(ctx, principal, repeat=20))
+                results.update(await bench_runs(ctx, principal, repeat=50))
                 print(
                     f"runs: {results['run_ms']} ms through Spreaders vs {results['direct_n8n_run_ms']} ms "
                     f"calling n8n directly (x{results['run_overhead_ratio']})"
