@@ -31,6 +31,7 @@ from spreaders.bootstrap import AppContext, open_app
 from spreaders.orchestrator import service as orchestrator
 from spreaders.orchestrator.models import Deployment
 from spreaders.planner.service import analyze_prompt
+from spreaders.provisioning import pool
 from spreaders.provisioning import service as provisioning
 from spreaders.registry import service as registry
 from spreaders.registry.schemas import TemplateSearch
@@ -163,7 +164,9 @@ async def main() -> dict[str, Any]:
                     f"calling n8n directly (x{results['run_overhead_ratio']})"
                 )
             finally:
+                # A free tenant's seat is on a shared process: stopping the tenant leaves it running.
                 await provisioning.stop(ctx, tenant_id=principal.tenant_id)
+                await pool.stop_all(ctx)
     return results
 
 
