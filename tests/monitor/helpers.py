@@ -9,6 +9,8 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
@@ -56,21 +58,27 @@ async def seed_stopped_instance(app: AppContext, principal: Principal) -> Deploy
     """A stopped instance record, a template and a deployment for a tenant without a real n8n."""
     template_id = await import_template(app, principal, code_workflow("seeded", ECHO_JS))
     async with app.unit_of_work() as session:
-        instance = N8nInstance(
-            id=new_id("n8n"), tenant_id=principal.tenant_id, backend="local", status="stopped", version="0"
-        )
-        session.add(instance)
-        await session.flush()
-        deployment = Deployment(
-            id=new_id("dep"),
-            tenant_id=principal.tenant_id,
-            instance_id=instance.id,
-            template_id=template_id,
-            n8n_workflow_id="1",
-            entry_path="spreaders-seeded",
-            active=True,
-        )
-        session.add(deployment)
+        return await add_stopped_deployment(session, tenant_id=principal.tenant_id, template_id=template_id)
+
+
+async def add_stopped_deployment(session: AsyncSession, *, tenant_id: str, template_id: str) -> Deployment:
+    """In the session's transaction: a stopped instance record and the template deployed on it."""
+    instance = N8nInstance(
+        id=new_id("n8n"), tenant_id=tenant_id, backend="local", status="stopped", version="0"
+    )
+    session.add(instance)
+    await session.flush()
+    deployment = Deployment(
+        id=new_id("dep"),
+        tenant_id=tenant_id,
+        instance_id=instance.id,
+        template_id=template_id,
+        n8n_workflow_id="1",
+        entry_path="spreaders-seeded",
+        active=True,
+    )
+    session.add(deployment)
+    await session.flush()
     return deployment
 
 

@@ -9,8 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.db.base import new_id
 from spreaders.monitor.models import WorkflowExecution
-from spreaders.orchestrator.models import Deployment
-from spreaders.provisioning.models import N8nInstance
+
+from ..monitor.helpers import add_stopped_deployment
 
 
 async def finish_runs(
@@ -18,22 +18,7 @@ async def finish_runs(
 ) -> None:
     """Record one run per entry of `succeeded` (status new), then finish each (success or error):
     the database counts them in the template's usage as it does real runs (no n8n involved)."""
-    instance = N8nInstance(
-        id=new_id("n8n"), tenant_id=tenant_id, backend="local", status="stopped", version="0"
-    )
-    session.add(instance)
-    await session.flush()
-    deployment = Deployment(
-        id=new_id("dep"),
-        tenant_id=tenant_id,
-        instance_id=instance.id,
-        template_id=template_id,
-        n8n_workflow_id="1",
-        entry_path=f"spreaders-{new_id('run')}",
-        active=False,
-    )
-    session.add(deployment)
-    await session.flush()
+    deployment = await add_stopped_deployment(session, tenant_id=tenant_id, template_id=template_id)
     runs = {new_id("exe"): ok for ok in succeeded}
     session.add_all(
         WorkflowExecution(
@@ -41,7 +26,7 @@ async def finish_runs(
             tenant_id=tenant_id,
             template_id=template_id,
             deployment_id=deployment.id,
-            instance_id=instance.id,
+            instance_id=deployment.instance_id,
             n8n_workflow_id="1",
             status="new",
         )
