@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 
@@ -33,10 +34,25 @@ async def test_killed_n8n_crashes_its_running_execution_and_is_restarted_and_wor
     echo = await import_template(app, e2e_principal, code_workflow("echo", ECHO_JS))
     started = await orchestrator.execute(app, principal=e2e_principal, template_id=slow, wait=False)
     assert started.status == "running"
+    # A caller waiting on its run's answer when n8n dies: the call returns, and the run is left to the
+    # monitor rather than reported as refused (n8n had it).
+    waiting = asyncio.create_task(
+        orchestrator.execute(app, principal=e2e_principal, template_id=slow, timeout_s=60)
+    )
+
+    async def both_running() -> bool:
+        runs = await orchestrator.client_for(
+            app, await provisioning.connect(app, tenant_id=tenant_id)
+        ).list_executions(workflow_id=started.n8n_workflow_id)
+        return len(runs) == 2
+
+    await wait_until(both_running, timeout_s=30, what="n8n to run the waited-on execution")
     before = await provisioning.status(app, tenant_id=tenant_id)
     assert before is not None and before.pid is not None
 
     os.killpg(before.pid, signal.SIGKILL)
+    cut = await asyncio.wait_for(waiting, timeout=20)
+    assert cut.status == "running"
 
     async def gone() -> bool:
         return not local.pid_alive(before.pid)
@@ -49,11 +65,12 @@ async def test_killed_n8n_crashes_its_running_execution_and_is_restarted_and_wor
     finally:
         uninstrument()
 
-    row = await stored(app, started.id)
-    assert row.status == "crashed"
-    assert row.error.startswith(jobs.INSTANCE_DOWN)
-    assert row.finished_at is not None
-    assert started.id in report.crashed
+    for run in (started, cut):
+        row = await stored(app, run.id)
+        assert row.status == "crashed"
+        assert row.error.startswith(jobs.INSTANCE_DOWN)
+        assert row.finished_at is not None
+        assert run.id in report.crashed
     assert before.id in report.instances_down
     assert report.restarted == [before.id]
     after = await provisioning.status(app, tenant_id=tenant_id)

@@ -16,8 +16,11 @@ from spreaders.orchestrator.entry import (
     INPUT_NODE,
     PLATFORM_NODES,
     RENAMED_TRIGGER_SUFFIX,
+    RESULT_MARK,
+    WAIT_ENTRY_NODE,
     build_deployable,
     is_platform_node,
+    takes_wait_entry,
     trigger_shape,
 )
 from spreaders.registry import service as registry
@@ -76,9 +79,13 @@ def test_entry_reply_feeds_a_stand_in_that_takes_the_triggers_name() -> None:
 
 
 def test_stand_in_passes_the_templates_own_trigger_items_through() -> None:
-    expression = _shaping(build_deployable(_wf("formTrigger"), name="x", entry_path="p"))
+    expression = _shaping(build_deployable(_wf("formTrigger"), name="x", entry_path="p", wait_path="w"))
+    alone = _shaping(build_deployable(_wf("formTrigger"), name="x", entry_path="p"))
 
-    assert expression.startswith("={{ $('Spreaders entry').isExecuted ? (() => {")
+    started = "$('Spreaders entry').isExecuted || $('Spreaders wait entry').isExecuted"
+    assert expression.startswith(f"={{{{ ({started}) ? (() => {{")
+    # n8n fails an expression that names a node the workflow lacks
+    assert alone.startswith("={{ ($('Spreaders entry').isExecuted) ? (() => {")
     assert expression.endswith("})() : $json }}")
     assert expression.count("{{") == 1 and expression.count("}}") == 1
 
@@ -235,6 +242,22 @@ def test_entry_streams_and_its_reply_streams_the_execution_id() -> None:
     assert "$execution.id" in nodes[ENTRY_REPLY_NODE]["parameters"]["responseBody"]
 
 
+def test_wait_entry_answers_with_the_last_node_and_feeds_what_the_entry_feeds() -> None:
+    body = build_deployable(_wf("manualTrigger"), name="x", entry_path="p", wait_path="w")
+    nodes = _by_name(body)
+
+    assert nodes[WAIT_ENTRY_NODE]["parameters"] == {
+        "httpMethod": "POST",
+        "path": "w",
+        "responseMode": "lastNode",
+        "responseData": "firstEntryJson",
+        "options": {},
+    }
+    assert _followers(body, WAIT_ENTRY_NODE) == _fed_by_entry(body) == ["In"]
+    assert is_platform_node(WAIT_ENTRY_NODE)
+    assert WAIT_ENTRY_NODE not in _by_name(build_deployable(_wf("manualTrigger"), name="x", entry_path="p"))
+
+
 def test_each_branch_end_gets_a_result_node_that_knows_how_many_there_are() -> None:
     workflow = _wf("manualTrigger")
     workflow["nodes"] += [_node("Left", "noOp"), _node("Right", "noOp"), _node("Unreached", "noOp")]
@@ -246,11 +269,28 @@ def test_each_branch_end_gets_a_result_node_that_knows_how_many_there_are() -> N
     assert _followers(body, "Left") == ["Spreaders result"]
     assert _followers(body, "Right") == ["Spreaders result 2"]
     assert "Unreached" not in body["connections"]  # not reached from the entry: left alone
-    for name in ("Spreaders result", "Spreaders result 2"):
-        assert nodes[name]["type"] == "n8n-nodes-base.respondToWebhook"
-        assert '"ends": 2' in nodes[name]["parameters"]["responseBody"]
+    for name, end in (("Spreaders result", "Left"), ("Spreaders result 2", "Right")):
+        summary = nodes[name]["parameters"]["jsonOutput"]
+        assert nodes[name]["type"] == "n8n-nodes-base.set"
+        assert nodes[name]["executeOnce"] is True  # one summary, whatever the number of items
+        assert f'$("{end}").all()' in summary  # all of the end's items, though it runs once
+        assert '"ends": 2' in summary and f'"{RESULT_MARK}": true' in summary
+        assert "$execution.id" in summary
         assert is_platform_node(name)
     assert not is_platform_node("Left")
+    assert takes_wait_entry(workflow)
+
+
+def test_branch_end_whose_name_would_cut_the_expression_is_read_as_the_input() -> None:
+    workflow = _wf("manualTrigger")
+    workflow["nodes"][1]["name"] = "Work }} done"
+    workflow["connections"] = {"In": _link("Work }} done")}
+
+    result = _by_name(build_deployable(workflow, name="x", entry_path="p"))["Spreaders result"]
+
+    assert result["executeOnce"] is False
+    assert "$input.all()" in result["parameters"]["jsonOutput"]
+    assert result["parameters"]["jsonOutput"].count("}}") == 1
 
 
 @pytest.mark.parametrize(
@@ -271,6 +311,7 @@ def test_template_answering_http_itself_gets_no_result_nodes(
     names = [node["name"] for node in build_deployable(workflow, name="x", entry_path="p")["nodes"]]
 
     assert not any(name.startswith("Spreaders result") for name in names)
+    assert not takes_wait_entry(workflow)  # its last node says nothing reliable about the run
 
 
 def test_template_is_not_changed_by_building_its_deployable() -> None:

@@ -20,3 +20,15 @@ async def test_unreachable_n8n_is_unavailable_with_what_to_do() -> None:
                 pass
     assert raised.value.hint is not None
     assert "spreaders n8n start" in raised.value.hint
+
+
+async def test_a_run_finishing_between_two_status_queries_is_listed_once() -> None:
+    """n8n's API filters executions by one status a query; a run can move on between two of them."""
+    seen_as = {"running": [{"id": "7", "status": "running"}], "success": [{"id": "7", "status": "success"}]}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, json={"data": seen_as.get(request.url.params["status"], [])})
+
+    async with httpx.AsyncClient(transport=httpx.MockTransport(answer)) as http:
+        client = N8nClient(http, base_url="http://n8n.test", api_key="unused")
+        assert await client.list_executions(workflow_id="w") == [{"id": "7", "status": "success"}]

@@ -20,6 +20,8 @@ from spreaders.monitor import jobs
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator import runner
 from spreaders.orchestrator import service as orchestrator
+from spreaders.orchestrator.entry import ENTRY_NODE, WAIT_ENTRY_NODE
+from spreaders.orchestrator.n8n_client import WebhookAnswer
 from spreaders.provisioning import service as provisioning
 from spreaders.settings import MonitorSettings, Settings
 
@@ -62,7 +64,7 @@ async def _n8n_runs(app: AppContext, principal: Principal, n8n_workflow_id: str)
     return await orchestrator.client_for(app, conn).list_executions(workflow_id=n8n_workflow_id)
 
 
-async def test_run_is_recorded_with_its_n8n_id_and_the_output_n8n_streamed(
+async def test_run_is_recorded_with_its_n8n_id_and_the_output_n8n_answered(
     app: AppContext, e2e_principal: Principal
 ) -> None:
     template_id = await import_template(app, e2e_principal, code_workflow("echo", ECHO_JS))
@@ -84,6 +86,28 @@ async def test_run_is_recorded_with_its_n8n_id_and_the_output_n8n_streamed(
     (n8n_run,) = await _n8n_runs(app, e2e_principal, result.n8n_workflow_id)
     assert str(n8n_run["id"]) == result.n8n_execution_id
     assert n8n_run["status"] == "success"
+    conn = await provisioning.connect(app, tenant_id=e2e_principal.tenant_id)
+    ran = await orchestrator.client_for(app, conn).get_execution(str(n8n_run["id"]))
+    ran_nodes = ran["data"]["resultData"]["runData"]
+    assert WAIT_ENTRY_NODE in ran_nodes and ENTRY_NODE not in ran_nodes  # one answer, no stream
+
+
+async def test_a_branch_end_with_many_items_is_summed_up_once(
+    app: AppContext, e2e_principal: Principal
+) -> None:
+    many = "return Array.from({ length: 12 }, (_, i) => ({ json: { i } }));"
+    template_id = await import_template(app, e2e_principal, code_workflow("many", many))
+
+    result = await orchestrator.execute(app, principal=e2e_principal, template_id=template_id)
+
+    assert result.status == "success"
+    assert result.output["item_count"] == 12
+    assert result.output["items"] == [{"i": i} for i in range(5)]
+    assert result.output["truncated"] is True
+    conn = await provisioning.connect(app, tenant_id=e2e_principal.tenant_id)
+    ran = await orchestrator.client_for(app, conn).get_execution(str(result.n8n_execution_id))
+    (summary_run,) = ran["data"]["resultData"]["runData"]["Spreaders result"]
+    assert len(summary_run["data"]["main"][0]) == 1  # one summary, not one per item
 
 
 async def test_node_failing_beside_a_finished_branch_is_reported_with_its_message(
@@ -309,23 +333,29 @@ async def test_run_n8n_refuses_to_start_is_recorded_with_n8ns_reason(
     assert str(n8n_run["id"]) == result.n8n_execution_id
 
 
-async def test_stream_proves_success_only_for_one_branch_end_and_no_failed_node() -> None:
+async def test_only_a_result_summary_of_the_only_branch_end_proves_success() -> None:
+    summary = {"spreaders_result": True, "executionId": "7", "node": "Work", "item_count": 0, "items": []}
+    for answer, proves in (
+        (WebhookAnswer(200, {**summary, "ends": 1}), True),
+        (WebhookAnswer(200, {**summary, "ends": 2}), False),  # another branch may have failed after it
+        (WebhookAnswer(500, {**summary, "ends": 1}), False),
+        (WebhookAnswer(200, {"message": "Error in workflow"}), False),
+        (WebhookAnswer(200, {**summary, "spreaders_result": "yes", "ends": 1}), False),
+        (WebhookAnswer(200, {**summary, "executionId": None, "ends": 1}), False),
+        (WebhookAnswer(200, [summary]), False),
+        (None, False),
+    ):
+        found = runner.result_summary(answer)
+        assert (found is not None and runner.proves_success(found)) is proves, answer
+
+
+async def test_stream_names_the_run_from_the_entry_reply_only() -> None:
     def chunk(kind: str, node: str, content: str = "") -> dict[str, Any]:
         return {"type": kind, "content": content, "metadata": {"nodeName": node, "timestamp": 1}}
 
-    reply = chunk("item", "Spreaders entry reply", '{"executionId": "7"}')
-    one_end = chunk("item", "Spreaders result", '{"node": "Work", "item_count": 0, "items": [], "ends": 1}')
-    two_ends = chunk("item", "Spreaders result", '{"node": "Work", "item_count": 0, "items": [], "ends": 2}')
-    for chunks, ended, proves in (
-        ([reply, one_end], True, True),
-        ([reply, one_end], False, False),
-        ([reply, two_ends], True, False),
-        ([reply, chunk("error", "Work"), one_end], True, False),
-        ([one_end], True, False),
-        ([reply], True, False),
-    ):
-        stream = runner.RunStream()
-        for each in chunks:
-            stream.add(each)
-        stream.ended = ended
-        assert stream.proves_success() is proves, chunks
+    stream = runner.RunStream()
+    stream.add(chunk("item", "Work", '{"executionId": "99"}'))
+    assert stream.execution_id is None
+    stream.add(chunk("item", "Spreaders entry reply", '{"executionId": 7}'))
+    stream.add(chunk("error", "Work"))
+    assert stream.execution_id == "7" and stream.node_failed

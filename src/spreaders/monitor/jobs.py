@@ -107,19 +107,33 @@ async def _crash(
                 report.crashed.append(execution.id)
 
 
-def _split_unconfirmed(
-    active: list[ActiveExecution], config: MonitorSettings
-) -> tuple[list[ActiveExecution], list[ActiveExecution]]:
-    """Split into runs with an n8n id (or still in their grace period) and stale runs without one."""
+@dataclass
+class _TenantRuns:
+    """One tenant's unfinished runs: with an n8n id, stale ones without, and dropped ones without.
+
+    A run without an n8n id is left alone for `start_grace_s` (its caller may be about to start or
+    name it) and then found in n8n by its run id. A dropped run is one n8n took and then lost the
+    connection of before naming it (`running` without an id): if its instance is down, it is
+    crashed with that reason at once, like the runs the instance was known to run.
+    """
+
+    followed: list[ActiveExecution] = field(default_factory=list)
+    stale: list[ActiveExecution] = field(default_factory=list)
+    dropped: list[ActiveExecution] = field(default_factory=list)
+
+
+def _runs_by_tenant(active: list[ActiveExecution], config: MonitorSettings) -> dict[str, _TenantRuns]:
     cutoff = utcnow() - timedelta(seconds=config.start_grace_s)
-    followed: list[ActiveExecution] = []
-    stale: list[ActiveExecution] = []
+    by_tenant: dict[str, _TenantRuns] = {}
     for execution in active:
+        runs = by_tenant.setdefault(execution.tenant_id, _TenantRuns())
         if execution.n8n_execution_id is not None:
-            followed.append(execution)
+            runs.followed.append(execution)
         elif execution.created_at <= cutoff:
-            stale.append(execution)
-    return followed, stale
+            runs.stale.append(execution)
+        elif execution.status == "running":
+            runs.dropped.append(execution)
+    return by_tenant
 
 
 async def _crash_unconfirmed(
@@ -271,14 +285,6 @@ async def _sync_live(
             report.finished.append(execution.id)
 
 
-@dataclass
-class _TenantRuns:
-    """One tenant's unfinished runs: those with an n8n id, and stale ones without."""
-
-    followed: list[ActiveExecution] = field(default_factory=list)
-    stale: list[ActiveExecution] = field(default_factory=list)
-
-
 async def _check_tenant(
     ctx: AppContext,
     tenant_id: str,
@@ -292,7 +298,8 @@ async def _check_tenant(
     instance = await provisioning.status(ctx, tenant_id=tenant_id)
     if instance is None:
         await _crash_unconfirmed(ctx, runs.stale, report)
-        await _crash(ctx, [e for e in executions if e.status == "running"], INSTANCE_DOWN, report)
+        running = [e for e in executions + runs.dropped if e.status == "running"]
+        await _crash(ctx, running, INSTANCE_DOWN, report)
         return
     await _crash_unconfirmed(ctx, [e for e in runs.stale if e.instance_id != instance.id], report)
     stale = [e for e in runs.stale if e.instance_id == instance.id]
@@ -304,7 +311,8 @@ async def _check_tenant(
     report.instances_checked += 1
     if not await _is_up(ctx, instance, config, state):
         await _crash_unconfirmed(ctx, stale, report)
-        await _handle_down(ctx, tenant_id, instance, executions, config, state, metrics, report)
+        dropped = [e for e in runs.dropped if e.instance_id == instance.id]
+        await _handle_down(ctx, tenant_id, instance, executions + dropped, config, state, metrics, report)
         return
     report.instances_up += 1
     state.reported_down = {key for key in state.reported_down if key[0] != instance.id}
@@ -330,12 +338,7 @@ async def monitor_pass(
         active = await monitor.active_executions(session)
         tenants = await monitor.tenants_with_executions(session)
     report.active = len(active)
-    followed, stale = _split_unconfirmed(active, config)
-    by_tenant: dict[str, _TenantRuns] = {tenant: _TenantRuns() for tenant in tenants}
-    for execution in followed:
-        by_tenant.setdefault(execution.tenant_id, _TenantRuns()).followed.append(execution)
-    for execution in stale:
-        by_tenant.setdefault(execution.tenant_id, _TenantRuns()).stale.append(execution)
+    by_tenant = {tenant: _TenantRuns() for tenant in tenants} | _runs_by_tenant(active, config)
     limit = asyncio.Semaphore(TENANT_CONCURRENCY)
 
     async def check(tenant_id: str) -> None:

@@ -1,15 +1,22 @@
 """Make any template startable on demand.
 
-n8n's public API has no "run" endpoint, so at deploy time the platform adds its own entry: a webhook
-on a secret path in n8n's `streaming` response mode. Its first step streams the execution id to the
-caller at once; the response stays open until the run ends, and a result node the platform appends
-to each branch end streams a compact output before it does. So one request starts the run, names it
-and (when the caller keeps reading) returns its result. The caller's parameters arrive as the
-webhook's item, `{headers, params, query, body: <parameters>}`.
+n8n's public API has no "run" endpoint, so at deploy time the platform adds its own entries, webhooks
+on secret paths:
+- the *entry*, in n8n's `streaming` response mode: its first step (the entry reply) streams the
+  execution id at once and the response stays open until the run ends. Start-only calls read the id
+  and hang up.
+- the *wait entry*, in `lastNode` mode, for execute-and-wait: n8n answers once, when the run ends,
+  with the first item of the last node that ran. The platform appends a result node to each branch
+  end that emits a compact summary of that end's output with the execution id, so a run that ends at
+  its only branch end answers with exactly what the platform records. One write each way: the
+  streamed entry costs n8n a node and three socket writes more a run (measured: docs/execution.md).
+Templates that answer HTTP themselves get no result nodes and no wait entry; their runs are read
+from n8n's API after the stream ends. Either way the caller's parameters arrive as the webhook's item,
+`{headers, params, query, body: <parameters>}`.
 
-The template's nodes expect what *their* trigger emits, so each trigger the entry feeds gets a
+The template's nodes expect what *their* trigger emits, so each trigger the entries feed gets a
 stand-in: a Set node that takes the trigger's name (the trigger itself is renamed) and sits between
-the trigger and its followers. Started by the entry, the stand-in reshapes the entry's item into the
+the trigger and its followers. Started by an entry, the stand-in reshapes the entry's item into the
 trigger's output (form fields, chat message, schedule tick, ...); started by the template's own
 trigger, it passes the trigger's items through unchanged. Taking the name keeps `$('Trigger')`
 expressions working on both paths; a fifth of the corpus reads its trigger that way.
@@ -25,17 +32,19 @@ from typing import Any, Literal
 
 ENTRY_NODE = "Spreaders entry"
 ENTRY_REPLY_NODE = "Spreaders entry reply"
+WAIT_ENTRY_NODE = "Spreaders wait entry"
 # Stand-in for a workflow with no trigger at all: it feeds the nodes nothing else feeds.
 INPUT_NODE = "Spreaders input"
 # Appended after each branch end; numbered ("Spreaders result 2") when there are several.
 RESULT_NODE = "Spreaders result"
-PLATFORM_NODES = frozenset({ENTRY_NODE, ENTRY_REPLY_NODE, INPUT_NODE})
+PLATFORM_NODES = frozenset({ENTRY_NODE, ENTRY_REPLY_NODE, WAIT_ENTRY_NODE, INPUT_NODE})
+ENTRY_NODES = (ENTRY_NODE, WAIT_ENTRY_NODE)
 # Request header carrying the platform's run id into the entry's item: how a run whose caller died
 # before it learnt the n8n execution id is found again (see `orchestrator.recovery`).
 RUN_HEADER = "x-spreaders-run"
-# Nodes that make n8n check a workflow's Respond-to-Webhook nodes against their own response mode, or
-# that answer HTTP callers themselves: with one of these, result nodes would break or hijack the
-# template's own webhooks, so its result is read from n8n's API instead.
+# Nodes that answer HTTP callers themselves (or make n8n check Respond-to-Webhook nodes against their
+# webhook's response mode): the last node of such a run says nothing reliable about it, so its
+# result is read from n8n's API instead.
 _ANSWERS_HTTP = frozenset(
     {
         "n8n-nodes-base.webhook",
@@ -65,8 +74,10 @@ _SHAPES: dict[str, Shape] = {
 # Triggers whose type name does not end in "Trigger".
 _OTHER_APP_TRIGGERS = frozenset({"n8n-nodes-base.emailReadImap"})
 _QUERY_METHODS = frozenset({"GET", "HEAD", "DELETE"})
-# Items a result node streams (the stored output summary keeps at most this many).
+# Items a result node keeps (the stored output summary keeps at most this many).
 RESULT_ITEMS = 5
+# Key marking a result node's summary, so a run that ended elsewhere is never read as one.
+RESULT_MARK = "spreaders_result"
 # Settings keys n8n's public API accepts on create; anything else is refused with a 400.
 _ALLOWED_SETTINGS = {
     "executionOrder",
@@ -215,16 +226,18 @@ def _webhook_js(node: dict[str, Any]) -> str:
     return f"return {{ ...$json, query: {query}, webhookUrl: {own_url} }};"
 
 
-def _shape_expression(shape: Shape, node: dict[str, Any]) -> str:
+def _shape_expression(shape: Shape, node: dict[str, Any], entries: tuple[str, ...]) -> str:
     """The stand-in's expression: reshape the entry's item, or pass the trigger's item through."""
     body = _webhook_js(node) if shape == "webhook" else _SHAPE_JS[shape]
     code = f"{_PARAMETERS_JS} {body}"
     if "}}" in code or "{{" in code:  # only a webhook path could bring one in; drop its URL then
         code = f"{_PARAMETERS_JS} return {{ ...$json, query: $json.query }};"
-    return f"={{{{ $('{ENTRY_NODE}').isExecuted ? (() => {{ {code} }})() : $json }}}}"
+    # Only entries the workflow has: n8n fails an expression naming a node it lacks.
+    started = " || ".join(f"$('{name}').isExecuted" for name in entries)
+    return f"={{{{ ({started}) ? (() => {{ {code} }})() : $json }}}}"
 
 
-def _stand_in(name: str, shape: Shape, trigger: dict[str, Any]) -> dict[str, Any]:
+def _stand_in(name: str, shape: Shape, trigger: dict[str, Any], entries: tuple[str, ...]) -> dict[str, Any]:
     x, y = _position(trigger)
     return {
         "id": str(uuid.uuid4()),
@@ -238,7 +251,7 @@ def _stand_in(name: str, shape: Shape, trigger: dict[str, Any]) -> dict[str, Any
         ),
         "parameters": {
             "mode": "raw",
-            "jsonOutput": _shape_expression(shape, trigger),
+            "jsonOutput": _shape_expression(shape, trigger, entries),
             "options": {"includeBinary": True},
         },
     }
@@ -275,7 +288,9 @@ def _rename_links(connections: dict[str, Any], old: str, new: str) -> None:
                         link["node"] = new
 
 
-def _insert_stand_ins(nodes: list[dict[str, Any]], connections: dict[str, Any]) -> list[str]:
+def _insert_stand_ins(
+    nodes: list[dict[str, Any]], connections: dict[str, Any], entries: tuple[str, ...]
+) -> list[str]:
     """Put a stand-in behind each fed trigger; return the nodes the entry reply feeds."""
     taken = {str(node.get("name")) for node in nodes}
     fed: list[str] = []
@@ -293,13 +308,13 @@ def _insert_stand_ins(nodes: list[dict[str, Any]], connections: dict[str, Any]) 
         branches = _main_branches(connections, renamed)
         connections[name] = {"main": [branches[0]]}
         branches[0] = [{"node": name, "type": "main", "index": 0}]
-        nodes.append(_stand_in(name, shape, trigger))
+        nodes.append(_stand_in(name, shape, trigger, entries))
         fed.append(name)
     if not fed and not any(trigger_shape(node) for node in nodes):
         roots = _roots(nodes, connections)
         if roots:
             first = next(node for node in nodes if node.get("name") == roots[0])
-            nodes.append(_stand_in(INPUT_NODE, "manual", first))
+            nodes.append(_stand_in(INPUT_NODE, "manual", first, entries))
             connections[INPUT_NODE] = {"main": [[{"node": r, "type": "main", "index": 0} for r in roots]]}
             fed.append(INPUT_NODE)
     return fed
@@ -329,17 +344,21 @@ def _branch_ends(connections: dict[str, Any], starts: list[str]) -> list[str]:
     return [name for name in seen if not any(_links(branch) for branch in _main_branches(connections, name))]
 
 
-def _result_expression(ends: int) -> str:
-    """What a result node streams: the branch end's name, item count and first items."""
-    items = "$input.all()"
+def _result_expression(end: str, ends: int) -> str:
+    """A result node's summary: the branch end's name, item count and first items, and the run's id."""
+    if "{{" in end or "}}" in end:  # n8n would cut the expression there; the end is only ever the input
+        items, name = "$input.all()", "$prevNode.name"
+    else:
+        items, name = f"$({json.dumps(end)}).all()", json.dumps(end)
     return (
-        f'={{{{ {{ "node": $prevNode.name, "item_count": {items}.length, '
-        f'"items": {items}.slice(0, {RESULT_ITEMS}).map((i) => i.json), "ends": {ends} }} }}}}'
+        f'={{{{ {{ "{RESULT_MARK}": true, "executionId": $execution.id, "node": {name}, '
+        f'"item_count": {items}.length, "items": {items}.slice(0, {RESULT_ITEMS}).map((i) => i.json), '
+        f'"ends": {ends} }} }}}}'
     )
 
 
 def _append_results(nodes: list[dict[str, Any]], connections: dict[str, Any], starts: list[str]) -> None:
-    """Put a result node after each branch end the entry reaches (not for templates answering HTTP)."""
+    """Put a result node after each branch end the entries reach (not for templates answering HTTP)."""
     if _answers_http(nodes):
         return
     ends = _branch_ends(connections, starts)
@@ -348,17 +367,21 @@ def _append_results(nodes: list[dict[str, Any]], connections: dict[str, Any], st
     for end in ends:
         result = _unique(RESULT_NODE, taken)
         x, y = _position(by_name.get(end, {}))
+        plain_name = "{{" not in end and "}}" not in end
         nodes.append(
             {
                 "id": str(uuid.uuid4()),
                 "name": result,
-                "type": "n8n-nodes-base.respondToWebhook",
-                "typeVersion": 1.5,
+                "type": "n8n-nodes-base.set",
+                "typeVersion": 3.3,
                 "position": [x + 220, y],
-                "notes": "Added by Spreaders: streams this branch's result to the platform.",
+                # Once, reading the end's items by name: run per item, the summary would be built
+                # (and stored) once for every item the branch emits.
+                "executeOnce": plain_name,
+                "notes": "Added by Spreaders: sums up this branch's output for the platform.",
                 "parameters": {
-                    "respondWith": "json",
-                    "responseBody": _result_expression(len(ends)),
+                    "mode": "raw",
+                    "jsonOutput": _result_expression(end, len(ends)),
                     "options": {},
                 },
             }
@@ -370,37 +393,46 @@ def _append_results(nodes: list[dict[str, Any]], connections: dict[str, Any], st
         branches[0] = [*_links(branches[0]), {"node": result, "type": "main", "index": 0}]
 
 
-def build_deployable(workflow: dict[str, Any], *, name: str, entry_path: str) -> dict[str, Any]:
-    """Return the body for n8n's `POST /workflows`: the template plus the platform's entry."""
+def takes_wait_entry(workflow: dict[str, Any]) -> bool:
+    """True when the deployable gets result nodes, so a wait entry can answer with the run's result."""
+    body = build_deployable(workflow, name="probe", entry_path="probe")
+    return any(is_result_node(str(node.get("name"))) for node in body["nodes"])
+
+
+def _webhook(name: str, path: str, position: list[float], **response: str) -> dict[str, Any]:
+    return {
+        "id": str(uuid.uuid4()),
+        "name": name,
+        "type": "n8n-nodes-base.webhook",
+        "typeVersion": 2.1,  # the first version offering the streaming response mode
+        "position": position,
+        "webhookId": str(uuid.uuid4()),
+        "parameters": {"httpMethod": "POST", "path": path, **response, "options": {}},
+    }
+
+
+def build_deployable(
+    workflow: dict[str, Any], *, name: str, entry_path: str, wait_path: str | None = None
+) -> dict[str, Any]:
+    """Return the body for n8n's `POST /workflows`: the template plus the platform's entries.
+
+    The wait entry is added when `wait_path` is given (only for templates that `takes_wait_entry`).
+    """
     nodes: list[dict[str, Any]] = copy.deepcopy(workflow.get("nodes", []))
     connections: dict[str, Any] = copy.deepcopy(workflow.get("connections", {}))
     min_x = min((_position(n)[0] for n in nodes), default=0)
     min_y = min((_position(n)[1] for n in nodes), default=0)
-    targets = _insert_stand_ins(nodes, connections)
+    targets = _insert_stand_ins(nodes, connections, ENTRY_NODES if wait_path is not None else (ENTRY_NODE,))
     _append_results(nodes, connections, targets)
-    nodes.append(
-        {
-            "id": str(uuid.uuid4()),
-            "name": ENTRY_NODE,
-            "type": "n8n-nodes-base.webhook",
-            "typeVersion": 2.1,
-            "position": [min_x - 440, min_y - 240],
-            "webhookId": str(uuid.uuid4()),
-            "parameters": {
-                "httpMethod": "POST",
-                "path": entry_path,
-                "responseMode": "streaming",
-                "options": {},
-            },
-        }
-    )
+    x, y = min_x - 440, min_y - 240
+    nodes.append(_webhook(ENTRY_NODE, entry_path, [x, y], responseMode="streaming"))
     nodes.append(
         {
             "id": str(uuid.uuid4()),
             "name": ENTRY_REPLY_NODE,
             "type": "n8n-nodes-base.respondToWebhook",
             "typeVersion": 1.5,
-            "position": [min_x - 220, min_y - 240],
+            "position": [x + 220, y],
             "parameters": {
                 "respondWith": "json",
                 "responseBody": '={{ { "executionId": $execution.id } }}',
@@ -409,7 +441,14 @@ def build_deployable(workflow: dict[str, Any], *, name: str, entry_path: str) ->
         }
     )
     connections[ENTRY_NODE] = {"main": [[{"node": ENTRY_REPLY_NODE, "type": "main", "index": 0}]]}
-    connections[ENTRY_REPLY_NODE] = {"main": [[{"node": t, "type": "main", "index": 0} for t in targets]]}
+    feeds = {"main": [[{"node": t, "type": "main", "index": 0} for t in targets]]}
+    connections[ENTRY_REPLY_NODE] = feeds
+    if wait_path is not None:
+        wait = _webhook(
+            WAIT_ENTRY_NODE, wait_path, [x, y + 200], responseMode="lastNode", responseData="firstEntryJson"
+        )
+        nodes.append(wait)
+        connections[WAIT_ENTRY_NODE] = copy.deepcopy(feeds)
     settings = {k: v for k, v in (workflow.get("settings") or {}).items() if k in _ALLOWED_SETTINGS}
     settings.setdefault("executionOrder", "v1")
     settings["saveDataSuccessExecution"] = "all"

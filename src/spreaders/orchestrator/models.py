@@ -24,6 +24,9 @@ class Deployment(TenantMixin, TimestampMixin, Base):
     n8n_workflow_id: Mapped[str] = mapped_column(String(64))
     # Secret webhook path of the entry the platform adds to start the workflow on demand.
     entry_path: Mapped[str] = mapped_column(String(200))
+    # Secret path of the wait entry (execute-and-wait answered once, when the run ends); None for
+    # templates that answer HTTP themselves, and for deployments made before wait entries existed.
+    wait_path: Mapped[str | None] = mapped_column(String(200), default=None)
     active: Mapped[bool] = mapped_column(default=False)
     # {n8n credential type the nodes need: n8n credential id bound, or None while none is connected};
     # when it no longer matches the tenant's connections the live workflow is rebound.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import json
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
@@ -39,6 +40,16 @@ def _message_of(text: str) -> str:
     if isinstance(body, dict):
         return str(body.get("message") or body)[:300]
     return str(body)[:300]
+
+
+class RunDropped(Unavailable):
+    """n8n took the request, then closed the connection before answering: the run may be under way."""
+
+
+@dataclass(frozen=True)
+class WebhookAnswer:
+    status: int
+    body: Any  # the parsed JSON, or None when the answer was not JSON
 
 
 class N8nClient:
@@ -138,13 +149,17 @@ class N8nClient:
         await self._send("DELETE", f"/credentials/{credential_id}")
 
     async def list_executions(self, *, workflow_id: str, limit: int = 100) -> list[dict[str, Any]]:
-        """Executions of one workflow, running ones included (n8n leaves those out unless asked)."""
-        found: list[dict[str, Any]] = []
+        """Executions of one workflow, running ones included (n8n leaves those out unless asked).
+
+        One query per status: a run that finishes between two of them is listed by both, and kept
+        once, as the later query saw it.
+        """
+        found: dict[str, dict[str, Any]] = {}
         for status in ("running", "waiting", "success", "error", "canceled"):  # what the API filters by
             params = {"workflowId": workflow_id, "status": status, "limit": limit}
             result: dict[str, Any] = await self._read("/executions", params=params)
-            found += result.get("data", [])
-        return found
+            found.update((str(execution.get("id")), execution) for execution in result.get("data", []))
+        return list(found.values())
 
     async def get_execution(self, execution_id: str, *, include_data: bool = True) -> dict[str, Any]:
         params = {"includeData": "true" if include_data else "false"}
@@ -178,37 +193,65 @@ class N8nClient:
         return executions
 
     @contextlib.asynccontextmanager
-    async def stream_webhook(
-        self, path: str, payload: dict[str, Any], *, headers: dict[str, str]
-    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
-        """POST to a streaming webhook; yield its chunks (one JSON object a line) as n8n writes them.
+    async def _webhook(
+        self, path: str, payload: dict[str, Any], headers: dict[str, str]
+    ) -> AsyncIterator[aiohttp.ClientResponse]:
+        """POST to one of the instance's webhooks, uncompressed, through the streaming client.
 
-        Through the streaming client (aiohttp, see `spreaders.streaming_http`). The read has no
-        timeout of its own (a run may take minutes): the caller bounds the whole exchange.
-        Uncompressed, because n8n would otherwise compress and flush every small chunk.
+        Uncompressed: n8n would spend its own time compressing (and, streaming, flushing every small
+        chunk) on the way to this host. No read timeout of its own: a run may take minutes, so the
+        caller bounds the whole exchange.
         """
         if self._streams is None:
             raise RuntimeError("this N8nClient was made without the streaming client")
         url = f"{self.base_url}/webhook/{path}"
-        headers = {"Accept-Encoding": "identity", **headers}
         try:
-            async with self._streams.session.post(url, json=payload, headers=headers) as response:
+            async with self._streams.session.post(
+                url, json=payload, headers={"Accept-Encoding": "identity", **headers}
+            ) as response:
                 if response.status == 404:
                     raise NotFound(
                         "n8n does not know this workflow's entry webhook "
                         "(was it deactivated or deleted in n8n?).",
                         hint="Deploy the template again with workflow.execute or `spreaders demo`.",
                     )
-                if response.status >= 400:
-                    body = await response.text(errors="replace")
-                    raise UpstreamError(f"n8n webhook answered {response.status}: {_message_of(body)}")
-                yield _chunks(response)
-        except aiohttp.ClientError as exc:
+                yield response
+        except aiohttp.ClientConnectorError as exc:
             raise Unavailable(
-                f"n8n at {self.base_url} is not reachable or dropped the run's stream "
-                f"({exc.__class__.__name__}).",
+                f"n8n at {self.base_url} is not reachable ({exc.__class__.__name__}).",
+                hint="Start it with `spreaders n8n start`, or check `spreaders n8n status`.",
+            ) from exc
+        except aiohttp.ClientError as exc:
+            raise RunDropped(
+                f"n8n at {self.base_url} dropped the run's request ({exc.__class__.__name__}).",
                 hint="Check `spreaders n8n status`; the execution monitor follows the run up.",
             ) from exc
+
+    @contextlib.asynccontextmanager
+    async def stream_webhook(
+        self, path: str, payload: dict[str, Any], *, headers: dict[str, str]
+    ) -> AsyncIterator[AsyncIterator[dict[str, Any]]]:
+        """POST to a streaming webhook; yield its chunks (one JSON object a line) as n8n writes them."""
+        async with self._webhook(path, payload, headers) as response:
+            if response.status >= 400:
+                body = await response.text(errors="replace")
+                raise UpstreamError(f"n8n webhook answered {response.status}: {_message_of(body)}")
+            yield _chunks(response)
+
+    async def call_webhook(
+        self, path: str, payload: dict[str, Any], *, headers: dict[str, str]
+    ) -> WebhookAnswer:
+        """POST to a webhook n8n answers once (the wait entry: when the run ends); return the answer.
+
+        Any status but 404 (no such webhook) is returned: n8n answers a failed run with a 500.
+        """
+        async with self._webhook(path, payload, headers) as response:
+            text = await response.text(errors="replace")
+        try:
+            body = json.loads(text)
+        except ValueError:
+            body = None
+        return WebhookAnswer(response.status, body)
 
 
 async def _chunks(response: aiohttp.ClientResponse) -> AsyncIterator[dict[str, Any]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from spreaders.orchestrator.entry import ENTRY_NODE, RUN_HEADER
+from spreaders.orchestrator.entry import ENTRY_NODES, RUN_HEADER
 from spreaders.orchestrator.n8n_client import N8nClient
 
 # Executions looked at per status: runs of one workflow started since the lost one, plus margin.
@@ -22,11 +22,10 @@ SEARCH_DEPTH = 100
 def _entry_items(n8n_execution: dict[str, Any]) -> list[dict[str, Any]]:
     """Items the entry emitted (run data) or was about to emit (start stack)."""
     data = n8n_execution.get("data") or {}
-    outputs: list[Any] = [
-        run.get("data") for run in ((data.get("resultData") or {}).get("runData") or {}).get(ENTRY_NODE) or []
-    ]
+    run_data = (data.get("resultData") or {}).get("runData") or {}
+    outputs: list[Any] = [run.get("data") for name in ENTRY_NODES for run in run_data.get(name) or []]
     stack = (data.get("executionData") or {}).get("nodeExecutionStack") or []
-    outputs += [entry.get("data") for entry in stack if (entry.get("node") or {}).get("name") == ENTRY_NODE]
+    outputs += [entry.get("data") for entry in stack if (entry.get("node") or {}).get("name") in ENTRY_NODES]
     items: list[dict[str, Any]] = []
     for output in outputs:
         for branch in (output or {}).get("main") or []:
@@ -43,11 +42,16 @@ def carries_run(n8n_execution: dict[str, Any], run_id: str) -> bool:
     return False
 
 
-async def find_execution(client: N8nClient, *, workflow_id: str, run_id: str) -> dict[str, Any] | None:
-    """The n8n execution (with its data) that the platform run `run_id` started, or None."""
+async def find_execution(
+    client: N8nClient, *, workflow_id: str, run_id: str, depth: int = SEARCH_DEPTH
+) -> dict[str, Any] | None:
+    """The n8n execution (with its data) that the platform run `run_id` started, or None.
+
+    `depth` executions per status are looked at, newest first.
+    """
     # n8n lists running executions only when asked for them by status; the rest come unfiltered.
     for status in ("running", None):
-        params: dict[str, Any] = {"workflow_id": workflow_id, "limit": SEARCH_DEPTH, "status": status}
+        params: dict[str, Any] = {"workflow_id": workflow_id, "limit": depth, "status": status}
         for execution in await client.recent_executions(**params):
             if carries_run(execution, run_id):
                 return execution

@@ -1,11 +1,12 @@
-"""Start a run through the template's streaming entry and, when asked, follow it on the same request.
+"""Start a run through one of the template's entries and, when asked, wait for it on the same request.
 
-One HTTP request does the work that used to take a start call, status polls and an output fetch:
-n8n streams the execution id first (the entry reply), then a result chunk from each branch end, and
-closes the response when the run ends. Reading it to the end is execute-and-wait; stopping after
-the id is start-only. When the stream alone cannot prove the outcome (a node failed, several branch
-ends, the template answers HTTP itself, the run went to `waiting`), n8n's execution record is read
-once, by id, after the stream ends.
+Execute-and-wait calls the wait entry: one request, one answer when the run ends, which for a run
+that ended at its only branch end is the result node's summary with the n8n execution id. Start-only
+calls read the execution id from the streaming entry and hang up. When the answer does not prove the
+outcome (a node failed, several branch ends, the run went to `waiting`), or the template answers
+HTTP itself (no wait entry), n8n's execution record is read once after the run ends; the id of a run
+the answer does not name is found by the platform's run id, which every run carries in a header
+(see `recovery`).
 
 While a caller waits, a timer records the n8n execution id after `ID_RECORD_AFTER_S` (so status
 queries and the monitor can follow a long run) and reports progress every `PROGRESS_EVERY_S`.
@@ -30,9 +31,9 @@ from spreaders.monitor import service as monitor
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
 from spreaders.orchestrator import records, recovery
-from spreaders.orchestrator.entry import ENTRY_REPLY_NODE, RUN_HEADER, is_result_node
+from spreaders.orchestrator.entry import ENTRY_REPLY_NODE, RESULT_MARK, RUN_HEADER
 from spreaders.orchestrator.models import Deployment
-from spreaders.orchestrator.n8n_client import N8nClient
+from spreaders.orchestrator.n8n_client import N8nClient, RunDropped, WebhookAnswer
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +41,8 @@ ID_RECORD_AFTER_S = 1.0
 PROGRESS_EVERY_S = 5.0
 # Slack between this machine's clock and n8n's when attributing a refused run by time.
 CLOCK_SLACK_S = 2.0
+# A run that just ended is among its workflow's latest executions: those are searched first.
+JUST_ENDED_DEPTH = 5
 NOT_REPORTED = (
     "n8n ended the run without reporting an execution (it refused to start it, for example because "
     "a node lacks a required parameter)"
@@ -64,13 +67,11 @@ def _at(epoch_ms: float | None) -> datetime | None:
 
 @dataclass
 class RunStream:
-    """What the entry's response said so far."""
+    """What the platform learnt of the run so far (from the entry's stream or the wait entry's answer)."""
 
     execution_id: str | None = None
-    results: list[dict[str, Any]] = field(default_factory=list)
     node_failed: bool = False
     first_ms: float | None = None
-    last_ms: float | None = None
     opened: bool = False
     ended: bool = False
     sent_at: datetime = field(default_factory=utcnow)
@@ -80,40 +81,40 @@ class RunStream:
         stamp = metadata.get("timestamp")
         if isinstance(stamp, int | float) and not isinstance(stamp, bool):
             self.first_ms = self.first_ms or stamp
-            self.last_ms = stamp
-        node = str(metadata.get("nodeName") or "")
         if chunk.get("type") == "error":
-            self.node_failed = True  # also sent for nodes that continue on failure: n8n decides
-        elif chunk.get("type") == "item" and node == ENTRY_REPLY_NODE:
+            self.node_failed = True
+        elif chunk.get("type") == "item" and metadata.get("nodeName") == ENTRY_REPLY_NODE:
             execution_id = _content(chunk).get("executionId")
             self.execution_id = str(execution_id) if execution_id is not None else None
-        elif chunk.get("type") == "item" and is_result_node(node):
-            self.results.append(_content(chunk))
 
-    def proves_success(self) -> bool:
-        """The run ended at its only branch end with no node failing: n8n would say `success`."""
-        return (
-            self.ended
-            and self.execution_id is not None
-            and not self.node_failed
-            and bool(self.results)
-            and self.results[-1].get("ends") == 1
-        )
 
-    def success_values(self) -> dict[str, Any]:
-        result = self.results[-1]
-        items = result.get("items")
-        count = result.get("item_count")
-        return {
-            "status": "success",
-            "started_at": _at(self.first_ms) or utcnow(),
-            "finished_at": _at(self.last_ms) or utcnow(),
-            "output": monitor.compact_output(
-                str(result.get("node") or ""),
-                items if isinstance(items, list) else [],
-                count if isinstance(count, int) else 0,
-            ),
-        }
+def result_summary(answer: WebhookAnswer | None) -> dict[str, Any] | None:
+    """The result node's summary when the wait entry answered with one (the run ended at a branch end)."""
+    if answer is None or answer.status != 200 or not isinstance(answer.body, dict):
+        return None
+    body = answer.body
+    return body if body.get(RESULT_MARK) is True and body.get("executionId") is not None else None
+
+
+def proves_success(summary: dict[str, Any]) -> bool:
+    """The run ended at its only branch end: n8n answers with the last node only when none failed."""
+    return summary.get("ends") == 1
+
+
+def success_values(summary: dict[str, Any], sent_at: datetime) -> dict[str, Any]:
+    items, count = summary.get("items"), summary.get("item_count")
+    return {
+        "status": "success",
+        "n8n_execution_id": str(summary["executionId"]),
+        # This machine's clock on both ends: n8n's answer carries no timings.
+        "started_at": sent_at,
+        "finished_at": utcnow(),
+        "output": monitor.compact_output(
+            str(summary.get("node") or ""),
+            items if isinstance(items, list) else [],
+            count if isinstance(count, int) else 0,
+        ),
+    }
 
 
 @dataclass
@@ -138,9 +139,11 @@ class _Timer:
         stream: RunStream,
         timeout_s: float,
         run_progress: RunProgress | None,
+        find_id: Callable[[], Awaitable[str | None]] | None = None,
     ) -> None:
         self._ctx, self._row, self._stream = ctx, row, stream
         self._timeout_s, self._progress = timeout_s, run_progress
+        self._find_id = find_id  # for a run whose request does not name it until it ends
         self._stop = asyncio.Event()
         self._started = time.monotonic()
         self._task: asyncio.Task[None] | None = None
@@ -158,9 +161,11 @@ class _Timer:
     async def _steps(self) -> None:
         recorded = False
         while True:
+            if self._stream.execution_id is None and self._find_id is not None:
+                self._stream.execution_id = await self._find_id()
             n8n_id = self._stream.execution_id
             if n8n_id is not None and not recorded:
-                started = _at(self._stream.first_ms) or utcnow()
+                started = _at(self._stream.first_ms) or self._stream.sent_at
                 await records.write_started(self._ctx, self._row, n8n_execution_id=n8n_id, started_at=started)
                 recorded = True
             if self._progress is not None:
@@ -207,6 +212,26 @@ async def _read_stream(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+async def _call_wait_entry(
+    client: N8nClient, deployment: Deployment, run_id: str, parameters: dict[str, Any], *, redeploy: Redeploy
+) -> tuple[WebhookAnswer, Deployment]:
+    """Call the wait entry; if n8n lost the workflow, deploy it again once."""
+    for attempt in range(2):
+        if deployment.wait_path is None:  # redeployed as a template that answers HTTP itself
+            raise NotFound(
+                f"Template deployment {deployment.id} has no wait entry any more.",
+                hint="Run it again: it is started through its streaming entry now.",
+            )
+        try:
+            answer = await client.call_webhook(deployment.wait_path, parameters, headers={RUN_HEADER: run_id})
+            return answer, deployment
+        except NotFound:
+            if attempt:
+                raise
+            deployment = await redeploy(deployment)
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
 async def run(
     ctx: AppContext,
     client: N8nClient,
@@ -220,6 +245,17 @@ async def run(
     redeploy: Redeploy,
 ) -> RunReport:
     """Start the recorded run `row`; with `wait`, follow it on the same request until `timeout_s`."""
+    if wait and deployment.wait_path is not None:
+        return await _run_and_wait(
+            ctx,
+            client,
+            deployment=deployment,
+            row=row,
+            parameters=parameters,
+            timeout_s=timeout_s,
+            run_progress=run_progress,
+            redeploy=redeploy,
+        )
     stream = RunStream()
     timer = _Timer(ctx, row, stream, timeout_s, run_progress) if wait else None
     cut = False
@@ -231,7 +267,7 @@ async def run(
     except TimeoutError:
         pass  # still running: recorded as such below, followed by the monitor or a later wait
     except (Unavailable, UpstreamError, NotFound) as exc:
-        if stream.opened and type(exc) is Unavailable:
+        if stream.opened and isinstance(exc, RunDropped):
             cut = True  # n8n went away mid-run: the monitor marks the run with the reason
         else:
             await records.write(ctx, row, {"status": "error", "error": exc.message, "finished_at": utcnow()})
@@ -240,9 +276,61 @@ async def run(
         if timer is not None:
             await timer.stop()
     values: dict[str, Any] = {"deployment_id": deployment.id, "n8n_workflow_id": deployment.n8n_workflow_id}
-    if stream.proves_success():
-        values.update(n8n_execution_id=stream.execution_id, **stream.success_values())
+    return await _settle(ctx, client, row, stream, values, cut=cut)
+
+
+async def _run_and_wait(
+    ctx: AppContext,
+    client: N8nClient,
+    *,
+    deployment: Deployment,
+    row: WorkflowExecution,
+    parameters: dict[str, Any],
+    timeout_s: float,
+    run_progress: RunProgress | None,
+    redeploy: Redeploy,
+) -> RunReport:
+    """Run through the wait entry: one request, answered when the run ends."""
+    stream = RunStream()
+
+    async def find_id() -> str | None:
+        try:
+            found = await recovery.find_execution(
+                client, workflow_id=deployment.n8n_workflow_id, run_id=row.id
+            )
+        except (Unavailable, NotFound):
+            return None  # looked for again at the next progress step; the run's answer names it anyway
+        return str(found["id"]) if found is not None else None
+
+    timer = _Timer(ctx, row, stream, timeout_s, run_progress, find_id=find_id)
+    answer: WebhookAnswer | None = None
+    cut = False
+    try:
+        async with asyncio.timeout(timeout_s):
+            answer, deployment = await _call_wait_entry(
+                client, deployment, row.id, parameters, redeploy=redeploy
+            )
+    except TimeoutError:
+        pass  # still running: recorded as such below, followed by the monitor or a later wait
+    except RunDropped:
+        cut = True  # n8n went away mid-run: the monitor marks the run with the reason
+    except (Unavailable, UpstreamError, NotFound) as exc:
+        await records.write(ctx, row, {"status": "error", "error": exc.message, "finished_at": utcnow()})
+        raise
+    finally:
+        await timer.stop()
+    values: dict[str, Any] = {"deployment_id": deployment.id, "n8n_workflow_id": deployment.n8n_workflow_id}
+    summary = result_summary(answer)
+    if summary is not None and proves_success(summary):
+        values.update(success_values(summary, stream.sent_at))
         return RunReport(await records.write(ctx, row, values))
+    if summary is not None:
+        stream.execution_id = str(summary["executionId"])
+    if cut and stream.execution_id is None:
+        # n8n took the run and then went away before naming it: running as far as anyone knows, so
+        # the monitor crashes it at once if the instance died, or finds it by its run id if not.
+        values.update(status="running", started_at=stream.sent_at)
+    stream.opened = stream.ended = answer is not None
     return await _settle(ctx, client, row, stream, values, cut=cut)
 
 
@@ -255,7 +343,12 @@ async def _find_unnamed(
     parameter) ends the stream at once without a chunk, and n8n records it without trigger data, so
     it is attributed by workflow and time instead.
     """
-    found = await recovery.find_execution(client, workflow_id=workflow_id, run_id=row.id)
+    found = None
+    if stream.ended:
+        found = await recovery.find_execution(
+            client, workflow_id=workflow_id, run_id=row.id, depth=JUST_ENDED_DEPTH
+        )
+    found = found or await recovery.find_execution(client, workflow_id=workflow_id, run_id=row.id)
     if found is not None or not stream.ended:
         return found
     async with ctx.sessionmaker() as session:

@@ -25,7 +25,7 @@ from spreaders.monitor.metrics import note_started
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
 from spreaders.orchestrator import records, recovery, runner, targets
-from spreaders.orchestrator.entry import build_deployable, new_entry_path
+from spreaders.orchestrator.entry import build_deployable, new_entry_path, takes_wait_entry
 from spreaders.orchestrator.models import Deployment
 from spreaders.orchestrator.n8n_client import N8nClient
 from spreaders.orchestrator.runner import PROGRESS_EVERY_S, RunProgress
@@ -79,7 +79,9 @@ async def deploy(
             return existing
         return await _rebind(ctx, client, existing, workflow, name=name, ref_ids=ref_ids)
     entry_path = new_entry_path()
-    created = await client.create_workflow(build_deployable(workflow, name=name, entry_path=entry_path))
+    wait_path = new_entry_path() if takes_wait_entry(workflow) else None
+    body = build_deployable(workflow, name=name, entry_path=entry_path, wait_path=wait_path)
+    created = await client.create_workflow(body)
     n8n_id = str(created["id"])
     try:
         await client.activate_workflow(n8n_id)
@@ -100,6 +102,7 @@ async def deploy(
             )
             session.add(deployment)
         deployment.n8n_workflow_id, deployment.entry_path, deployment.active = n8n_id, entry_path, True
+        deployment.wait_path = wait_path
         deployment.credential_refs = ref_ids
     return deployment
 
@@ -114,12 +117,12 @@ async def _rebind(
     ref_ids: dict[str, str | None],
 ) -> Deployment:
     """Update a live deployment in place when the credentials it should use changed (new connection)."""
-    await client.update_workflow(
-        existing.n8n_workflow_id, build_deployable(workflow, name=name, entry_path=existing.entry_path)
-    )
+    wait_path = (existing.wait_path or new_entry_path()) if takes_wait_entry(workflow) else None
+    body = build_deployable(workflow, name=name, entry_path=existing.entry_path, wait_path=wait_path)
+    await client.update_workflow(existing.n8n_workflow_id, body)
     async with ctx.unit_of_work() as session:
         deployment = await session.get_one(Deployment, existing.id)
-        deployment.credential_refs = ref_ids
+        deployment.credential_refs, deployment.wait_path = ref_ids, wait_path
     return deployment
 
 
