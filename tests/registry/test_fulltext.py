@@ -117,7 +117,10 @@ async def test_the_migration_creates_the_full_text_objects_of_the_database(sessi
             .all()
         )
         assert {"id", "tenant_id", "is_active", "search_vector"} <= columns
-        assert "ix_workflow_templates_fts_facets_search_vector" in indexes
+        assert {
+            "ix_workflow_templates_fts_facets_search_vector",
+            "ix_workflow_templates_fts_facets_head_vector",  # migration 0015, for pruned searches
+        } <= indexes
         assert {
             "workflow_templates_fts_facets_insert",
             "workflow_templates_fts_facets_update",

@@ -27,9 +27,14 @@ def workflow(index: int) -> dict[str, Any]:
     rare = [word for position, word in enumerate(RARE) if index % (7 + 4 * position) == position]
     name = " ".join([*rare[:1], *common[:2], f"flow {index:03}"]).capitalize()
     note = " ".join([*common, *rare] * (1 + index % 4))
+    # The first sticky note is the description: every other template holds its words in the body only.
+    notes = [note] if index % 2 else ["Runs on its own, nothing to set up.", note]
     nodes: list[dict[str, Any]] = [
         {"name": "Send", "type": "n8n-nodes-base.emailSend", "parameters": {}},
-        {"name": "Note", "type": "n8n-nodes-base.stickyNote", "parameters": {"content": note}},
+        *(
+            {"name": f"Note {i}", "type": "n8n-nodes-base.stickyNote", "parameters": {"content": text}}
+            for i, text in enumerate(notes)
+        ),
     ]
     return {"name": name, "nodes": nodes, "connections": {}}
 
@@ -45,22 +50,27 @@ async def catalogue(session: AsyncSession, principal: Principal) -> str:
 
 
 @pytest.fixture
-def pruned_runs(session: AsyncSession) -> Iterator[Callable[[], Awaitable[int]]]:
-    """How many pruned search statements the session's connection has run so far."""
+def statement_runs(session: AsyncSession) -> Iterator[Callable[[bool], Awaitable[int]]]:
+    """How many pruned (True) or unpruned (False) PostgreSQL ranking statements the session's
+    connection has run so far (SQLite: how many pruned ones, none expected)."""
     seen: list[str] = []
 
     def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
-        if "two_terms" in statement:
+        if "ts_filter" in statement:
             seen.append(statement)
 
-    async def runs() -> int:
+    async def runs(pruned: bool) -> int:
         if session.get_bind().dialect.name != "postgresql":
             return len(seen)
         # PostgreSQL runs search statements on the DBAPI cursor, which engine events do not see: the
-        # server counts each prepared statement's runs (the pattern is split so as not to match itself).
+        # server counts each prepared statement's runs (the patterns are split so as not to match
+        # this query itself).
         count = "SELECT coalesce(sum(generic_plans + custom_plans), 0) FROM pg_prepared_statements"
-        where = " WHERE strpos(statement, 'two' || '_terms') > 0"
-        return len(seen) + int((await session.execute(text(count + where))).scalar_one())
+        where = (
+            " WHERE strpos(statement, 'ts' || '_rank(') > 0"
+            f" AND (strpos(statement, 'ts' || '_filter(') > 0) = {'true' if pruned else 'false'}"
+        )
+        return int((await session.execute(text(count + where))).scalar_one())
 
     engine = session.get_bind()
     event.listen(engine, "before_cursor_execute", record)
@@ -86,6 +96,10 @@ async def both(session: AsyncSession, tenant_id: str, **query: Any) -> tuple[Tem
         {"query": "okapi quokka email report weekly", "limit": 30, "offset": 100},
         {"query": "okapi email report weekly"},
         {"query": "okapi email report weekly digest", "capabilities": ["email_campaign"]},
+        {"query": "email weekly"},
+        {"query": "quokka sheet"},
+        {"query": "digest report sheet", "limit": 20, "offset": 40},
+        {"query": "okapi weekly sheet email", "limit": 10, "offset": 50},
     ],
 )
 async def test_a_pruned_search_finds_exactly_what_ranking_every_match_finds(
@@ -97,18 +111,21 @@ async def test_a_pruned_search_finds_exactly_what_ranking_every_match_finds(
     assert (pruned.total, pruned.total_is_estimate) == (full.total, full.total_is_estimate)
 
 
-async def test_broad_searches_are_pruned_on_postgresql(
-    session: AsyncSession, catalogue: str, pruned_runs: Callable[[], Awaitable[int]]
+@pytest.mark.parametrize("words", ["okapi email report weekly digest", "email weekly", "digest report sheet"])
+async def test_broad_searches_are_pruned_and_proven_on_postgresql(
+    session: AsyncSession, catalogue: str, statement_runs: Callable[[bool], Awaitable[int]], words: str
 ) -> None:
-    query = TemplateSearch(query="okapi email report weekly digest")
-    before = await pruned_runs()
+    query = TemplateSearch(query=words)
+    pruned, full = await statement_runs(True), await statement_runs(False)
     await search_templates(session, tenant_id=catalogue, query=query, prune=True)
-    after = await pruned_runs()
-    assert after - before == (1 if session.get_bind().dialect.name == "postgresql" else 0)
-    # A catalogue this small is not worth it unless asked (its proof rarely holds).
+    postgresql = session.get_bind().dialect.name == "postgresql"
+    assert await statement_runs(True) - pruned == (1 if postgresql else 0)
+    if postgresql:  # proven: no unpruned run after it
+        assert await statement_runs(False) == full
+    # A catalogue this small is not worth it unless asked (its proof holds less often).
     await search_templates(session, tenant_id=catalogue, query=query)
     await search_templates(session, tenant_id=catalogue, query=query, prune=False)
-    assert await pruned_runs() == after
+    assert await statement_runs(True) - pruned == (1 if postgresql else 0)
 
 
 async def test_a_search_of_few_matches_finds_them_all(session: AsyncSession, principal: Principal) -> None:
@@ -119,27 +136,43 @@ async def test_a_search_of_few_matches_finds_them_all(session: AsyncSession, pri
     assert [item.id for item in pruned.items] == [item.id for item in full.items]
 
 
-async def test_no_template_holding_one_word_ranks_above_the_bound_pruning_assumes(
-    session: AsyncSession, catalogue: str
+@pytest.mark.parametrize("words", [COMMON[:2], ("email", "digest", "okapi"), COMMON])
+async def test_no_template_left_out_ranks_above_the_bound_pruning_assumes(
+    session: AsyncSession, catalogue: str, words: tuple[str, ...]
 ) -> None:
-    """A template holding one of five words ranks at most 1/5 for them (ts_rank; weights fall along
-    the positions of `workflow_templates_search_vector`). SQLite is not pruned: its search ranks
-    every match, as the searches above check."""
+    """A template holding none of n words in its name or description, and not all of them, ranks at
+    most 0.2 x (n - 1) / n for them (ts_rank; weights fall along the positions of
+    `workflow_templates_search_vector`). SQLite is not pruned: its search ranks every match, as the
+    searches above check."""
     if session.get_bind().dialect.name == "sqlite":
         return
-    word_queries = [f"plainto_tsquery('english', '{word}')" for word in COMMON]
-    held = " + ".join(f"(search_vector @@ {query})::int" for query in word_queries)
+    word_queries = [f"plainto_tsquery('english', '{word}')" for word in words]
+    head = f"ts_filter(search_vector, {pruning.HEAD_WEIGHTS}) @@ q"
     ranks = (
         await session.execute(
             text(
-                f"SELECT ts_rank(search_vector, q), {held} FROM workflow_templates_fts_facets, "
-                f"(SELECT {' || '.join(word_queries)} AS q) AS query WHERE search_vector @@ q"
+                f"SELECT ts_rank(search_vector, q), {head}, search_vector @@ every "
+                f"FROM workflow_templates_fts_facets, (SELECT {' || '.join(word_queries)} AS q, "
+                f"{' && '.join(word_queries)} AS every) AS query WHERE search_vector @@ q"
             )
         )
     ).all()
-    single = [rank for rank, count in ranks if count == 1]
-    assert single and max(single) <= 1 / len(COMMON)
-    assert max(rank for rank, _ in ranks) > 1 / len(COMMON)  # templates holding more words can beat it
+    bound = pruning.BODY_WEIGHT * (len(words) - 1) / len(words)
+    left_out = [rank for rank, in_head, every in ranks if not in_head and not every]
+    assert left_out and max(left_out) <= bound
+    assert max(rank for rank, _, _ in ranks) > bound  # templates holding a word in their name beat it
+
+
+async def test_pruned_searches_find_the_kept_matches_through_an_index(session: AsyncSession) -> None:
+    """The name-and-description test is migration 0015's index expression, so the planner can use it."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    await session.execute(text("SET LOCAL enable_seqscan = off"))
+    head = f"ts_filter(search_vector, {pruning.HEAD_WEIGHTS}) @@ 'email'::tsquery"
+    plan = (
+        await session.execute(text(f"EXPLAIN SELECT id FROM workflow_templates_fts_facets WHERE {head}"))
+    ).all()
+    assert "ix_workflow_templates_fts_facets_head_vector" in " ".join(row[0] for row in plan)
 
 
 def test_a_pruned_search_is_proven_only_by_a_full_set_beating_the_bound_or_by_keeping_every_match() -> None:
@@ -152,10 +185,10 @@ def test_a_pruned_search_is_proven_only_by_a_full_set_beating_the_bound_or_by_ke
     assert not pruning.proven(found=1001, total=1001, depth=1050, cap=1000, worst=0.01, bound=0.2)
 
 
-def test_only_searches_of_five_or_six_single_words_are_pruned() -> None:
-    words = ["okapi", "email", "report", "weekly", "digest"]
-    assert pruning.prunable(words, (False,) * 5)
-    assert not pruning.prunable(words[:4], (False,) * 4)
-    assert not pruning.prunable([*words, "sheet", "flow"], (False,) * 7)
+def test_only_searches_of_two_single_words_or_more_are_pruned() -> None:
+    words = ["okapi", "email", "report", "weekly", "digest", "sheet", "flow"]
+    assert pruning.prunable(words, (False,) * 7)
+    assert pruning.prunable(words[:2], (False,) * 2)
+    assert not pruning.prunable(words[:1], (False,))
     assert not pruning.prunable([*words[:4], "e mail"], (False,) * 5)
-    assert not pruning.prunable(words, (False, True, False, False, False))
+    assert not pruning.prunable(words[:5], (False, True, False, False, False))

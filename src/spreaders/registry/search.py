@@ -187,7 +187,9 @@ async def _pruned_search(
     """The page ranked over the matches pruning keeps (PostgreSQL), or None when that cannot be
     proven the same as ranking every match (see `spreaders.registry.pruning`)."""
     if shape.dialect != "postgresql" or shape.narrowed or not pruning.prunable(words, shape.folded):
-        # A filter leaves fewer candidates among the matches kept: the proof failed more often.
+        # Filtered, the unpruned search ranks only the matches passing the filter, while the pruned
+        # one's count apart reads matches until the cap passes it (often all of them) and fewer
+        # candidates are left among the kept: no faster for 11 of the 13 filtered requests at 10,000.
         return None
     if not always and await _indexed_rows(session) < pruning.MIN_ROWS:
         return None
