@@ -1,12 +1,12 @@
 """Benchmarks: planner, registry import and search, and run latency against a real n8n.
 
 Run with `make bench`. Prints one line per measure and, last, one JSON object with every median.
-Baselines: a run through Spreaders (admit and record, run on one streamed request, record the outcome)
-is compared with reading the same deployed workflow's entry stream directly, so the ratio is the
-platform's own overhead (benchmarks/execution_bench.py compares with a plain webhook instead). The
-tenant is on the free tier: its runs go to a seat on a shared n8n process, which evaluates
-expressions in the isolated `vm` engine (docs/provisioning.md), so a run takes several times longer
-there than on a dedicated instance.
+Baselines: a run through Spreaders (admit and record, run on one request to the workflow's wait
+entry, record the outcome) is compared with calling the same deployed workflow's wait entry
+directly, so the ratio is the platform's own overhead (benchmarks/execution_bench.py compares with
+a plain webhook instead). The tenant is on the free tier: its runs go to a seat on a shared n8n
+process, which evaluates expressions in the isolated `vm` engine (docs/provisioning.md), so a run
+takes several times longer there than on a dedicated instance.
 """
 
 from __future__ import annotations
@@ -111,10 +111,11 @@ async def bench_runs(ctx: AppContext, principal: Principal, repeat: int) -> dict
         deployment = (await session.execute(query)).scalar_one()
     client = orchestrator.client_for(ctx, conn)
 
-    async def direct() -> None:  # the same entry, read to the end without Spreaders' bookkeeping
-        async with client.stream_webhook(deployment.entry_path, {}, headers={}) as chunks:
-            async for _chunk in chunks:
-                pass
+    assert deployment.wait_path is not None
+
+    async def direct() -> None:  # the same entry, called without Spreaders' bookkeeping
+        answer = await client.call_webhook(deployment.wait_path, {}, headers={})
+        assert answer.status == 200
 
     # Interleaved, so drift on a shared machine hits both sides alike.
     spreaders_samples, direct_samples = [], []
