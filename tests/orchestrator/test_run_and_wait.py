@@ -358,4 +358,4 @@ async def test_stream_names_the_run_from_the_entry_reply_only() -> None:
     assert stream.execution_id is None
     stream.add(chunk("item", "Spreaders entry reply", '{"executionId": 7}'))
     stream.add(chunk("error", "Work"))
-    assert stream.execution_id == "7" and stream.node_failed
+    assert stream.execution_id == "7" and stream.first_ms == 1

@@ -70,7 +70,6 @@ class RunStream:
     """What the platform learnt of the run so far (from the entry's stream or the wait entry's answer)."""
 
     execution_id: str | None = None
-    node_failed: bool = False
     first_ms: float | None = None
     opened: bool = False
     ended: bool = False
@@ -81,9 +80,7 @@ class RunStream:
         stamp = metadata.get("timestamp")
         if isinstance(stamp, int | float) and not isinstance(stamp, bool):
             self.first_ms = self.first_ms or stamp
-        if chunk.get("type") == "error":
-            self.node_failed = True
-        elif chunk.get("type") == "item" and metadata.get("nodeName") == ENTRY_REPLY_NODE:
+        if chunk.get("type") == "item" and metadata.get("nodeName") == ENTRY_REPLY_NODE:
             execution_id = _content(chunk).get("executionId")
             self.execution_id = str(execution_id) if execution_id is not None else None
 
@@ -330,7 +327,7 @@ async def _run_and_wait(
         # n8n took the run and then went away before naming it: running as far as anyone knows, so
         # the monitor crashes it at once if the instance died, or finds it by its run id if not.
         values.update(status="running", started_at=stream.sent_at)
-    stream.opened = stream.ended = answer is not None
+    stream.ended = answer is not None
     return await _settle(ctx, client, row, stream, values, cut=cut)
 
 
@@ -380,7 +377,7 @@ async def _settle(
         return RunReport(await records.write(ctx, row, values))
     values["n8n_execution_id"] = n8n_id
     if not stream.ended:  # start-only, timed out, or cut: it runs on (or the monitor finds it dead)
-        values.update(status="running", started_at=_at(stream.first_ms) or utcnow())
+        values.update(status="running", started_at=_at(stream.first_ms) or stream.sent_at)
         return RunReport(await records.write(ctx, row, values))
     if n8n_execution is None:
         n8n_execution = await client.get_execution(n8n_id, include_data=True)
