@@ -344,12 +344,17 @@ def _branch_ends(connections: dict[str, Any], starts: list[str]) -> list[str]:
     return [name for name in seen if not any(_links(branch) for branch in _main_branches(connections, name))]
 
 
+def _nameable(node_name: str) -> bool:
+    """Whether an expression can name the node: n8n would cut it at a "{{" or "}}" in the name."""
+    return "{{" not in node_name and "}}" not in node_name
+
+
 def _result_expression(end: str, ends: int) -> str:
     """A result node's summary: the branch end's name, item count and first items, and the run's id."""
-    if "{{" in end or "}}" in end:  # n8n would cut the expression there; the end is only ever the input
-        items, name = "$input.all()", "$prevNode.name"
-    else:
+    if _nameable(end):
         items, name = f"$({json.dumps(end)}).all()", json.dumps(end)
+    else:  # read as the input (then the node runs per item: see `_append_results`)
+        items, name = "$input.all()", "$prevNode.name"
     return (
         f'={{{{ {{ "{RESULT_MARK}": true, "executionId": $execution.id, "node": {name}, '
         f'"item_count": {items}.length, "items": {items}.slice(0, {RESULT_ITEMS}).map((i) => i.json), '
@@ -367,7 +372,6 @@ def _append_results(nodes: list[dict[str, Any]], connections: dict[str, Any], st
     for end in ends:
         result = _unique(RESULT_NODE, taken)
         x, y = _position(by_name.get(end, {}))
-        plain_name = "{{" not in end and "}}" not in end
         nodes.append(
             {
                 "id": str(uuid.uuid4()),
@@ -377,7 +381,7 @@ def _append_results(nodes: list[dict[str, Any]], connections: dict[str, Any], st
                 "position": [x + 220, y],
                 # Once, reading the end's items by name: run per item, the summary would be built
                 # (and stored) once for every item the branch emits.
-                "executeOnce": plain_name,
+                "executeOnce": _nameable(end),
                 "notes": "Added by Spreaders: sums up this branch's output for the platform.",
                 "parameters": {
                     "mode": "raw",
