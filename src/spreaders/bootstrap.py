@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from spreaders.accounts import service as accounts
 from spreaders.accounts.schemas import Principal
+from spreaders.db.inline import InlineWriter, inline_writer_for
 from spreaders.db.migrate import upgrade_to_head
 from spreaders.db.session import build_engine, build_sessionmaker
 from spreaders.errors import Unavailable
@@ -40,6 +41,8 @@ class AppContext:
     recently_checked: dict[str, float] = field(default_factory=dict)
     # (tenant, template) -> (deadline, where it runs): see orchestrator.targets.
     run_targets: dict[tuple[str, str], tuple[float, RunTarget]] = field(default_factory=dict)
+    # SQLite files only: the runs' hot writes on the loop's thread (see spreaders.db.inline).
+    inline: InlineWriter | None = None
 
     def node_catalog(self) -> NodeCatalog | None:
         """The node types of the pinned n8n (None until it is installed), for validating templates."""
@@ -75,6 +78,7 @@ async def open_app(settings: Settings | None = None) -> AsyncIterator[AppContext
     settings = settings or Settings()
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     engine = build_engine(settings.database_url)
+    inline = inline_writer_for(settings.database_url)
     try:
         await _check_database(engine, settings.database_url)
         await upgrade_to_head(engine)
@@ -96,6 +100,9 @@ async def open_app(settings: Settings | None = None) -> AsyncIterator[AppContext
                 http=http,
                 streams=streams,
                 local_principal=principal,
+                inline=inline,
             )
     finally:
+        if inline is not None:
+            inline.close()
         await engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spreaders.accounts.schemas import Principal
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
+from spreaders.monitor.metrics import MonitorMetrics
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
 from spreaders.provisioning.models import N8nInstance
@@ -80,6 +81,34 @@ async def add_stopped_deployment(session: AsyncSession, *, tenant_id: str, templ
     session.add(deployment)
     await session.flush()
     return deployment
+
+
+def claim_values(deployment: Deployment, **values: Any) -> dict[str, Any]:
+    """The columns the orchestrator's claim inserts for a new run of `deployment`."""
+    return {
+        "id": new_id("exe"),
+        "tenant_id": deployment.tenant_id,
+        "campaign_id": None,
+        "template_id": deployment.template_id,
+        "deployment_id": deployment.id,
+        "instance_id": deployment.instance_id,
+        "n8n_workflow_id": deployment.n8n_workflow_id,
+        "n8n_execution_id": None,
+        "idempotency_key": None,
+        "status": "new",
+        "input": {},
+        "output": {},
+        "error": "",
+        "error_node": "",
+        "created_at": utcnow(),
+        **values,
+    }
+
+
+def instrumented(app: AppContext) -> tuple[MonitorMetrics, Callable[[], None]]:
+    """Fresh metrics counting what `app` commits and requests; the second value undoes it."""
+    metrics = MonitorMetrics()
+    return metrics, metrics.instrument(app.engine, app.http, app.streams, app.inline)
 
 
 async def seed_execution(

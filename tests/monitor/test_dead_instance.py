@@ -59,7 +59,7 @@ async def test_killed_n8n_crashes_its_running_execution_and_is_restarted_and_wor
 
     await wait_until(gone, timeout_s=10, what="the killed n8n to exit")
     metrics = MonitorMetrics()
-    uninstrument = metrics.instrument(app.engine, app.http, app.streams)
+    uninstrument = metrics.instrument(app.engine, app.http, app.streams, app.inline)
     try:
         report = await jobs.monitor_pass(app, config=MonitorSettings(), metrics=metrics)
     finally:

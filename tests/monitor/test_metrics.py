@@ -24,6 +24,7 @@ from .helpers import (
     ECHO_JS,
     code_workflow,
     import_template,
+    instrumented,
     seed_execution,
     seed_stopped_instance,
     stored,
@@ -40,15 +41,14 @@ def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def instrumented(app: AppContext) -> AsyncIterator[MonitorMetrics]:
-    metrics = MonitorMetrics()
-    uninstrument = metrics.instrument(app.engine, app.http, app.streams)
+async def metered(app: AppContext) -> AsyncIterator[MonitorMetrics]:
+    metrics, uninstrument = instrumented(app)
     yield metrics
     uninstrument()
 
 
 async def test_crash_is_counted_when_its_transaction_commits_and_not_when_it_rolls_back(
-    app: AppContext, principal: Principal, instrumented: MonitorMetrics
+    app: AppContext, principal: Principal, metered: MonitorMetrics
 ) -> None:
     deployment = await seed_stopped_instance(app, principal)
     kept = await seed_execution(app, deployment)
@@ -66,10 +66,9 @@ async def test_crash_is_counted_when_its_transaction_commits_and_not_when_it_rol
     async with app.unit_of_work() as session:
         assert await monitor.mark_crashed(session, execution=snapshots[kept], reason="kept")
 
-    assert instrumented.registry.get_sample_value("spreaders_executions_started_total") == 2
+    assert metered.registry.get_sample_value("spreaders_executions_started_total") == 2
     assert (
-        instrumented.registry.get_sample_value("spreaders_executions_finished_total", {"status": "crashed"})
-        == 1
+        metered.registry.get_sample_value("spreaders_executions_finished_total", {"status": "crashed"}) == 1
     )
     assert (await stored(app, undone)).status == "running"
 
@@ -81,7 +80,7 @@ async def test_metrics_endpoint_shows_a_run_its_n8n_requests_and_instances_up(
     api = create_app(settings, monitor=MonitorSettings(enabled=False))
     api.state.ctx = app
     metrics: MonitorMetrics = api.state.metrics
-    uninstrument = metrics.instrument(app.engine, app.http, app.streams)
+    uninstrument = metrics.instrument(app.engine, app.http, app.streams, app.inline)
     try:
         template_id = await import_template(app, e2e_principal, code_workflow("metered", ECHO_JS))
         async with app.unit_of_work() as session:

@@ -19,7 +19,14 @@ from spreaders.provisioning import quotas
 from spreaders.provisioning.schemas import InstanceConnection
 from spreaders.provisioning.tiers import TIERS
 
-from ..monitor.helpers import ECHO_JS, code_workflow, import_template, seed_execution, seed_stopped_instance
+from ..monitor.helpers import (
+    ECHO_JS,
+    claim_values,
+    code_workflow,
+    import_template,
+    seed_execution,
+    seed_stopped_instance,
+)
 
 
 async def _set_tier(app: AppContext, principal: Principal, tier: str) -> None:
@@ -144,27 +151,29 @@ async def test_runs_racing_for_the_last_slots_are_admitted_up_to_the_quota(
     limit = TIERS["free"].quotas.concurrent_runs
 
     async def claim() -> bool:
-        values = {
-            "id": new_id("exe"),
-            "tenant_id": principal.tenant_id,
-            "campaign_id": None,
-            "template_id": deployment.template_id,
-            "deployment_id": deployment.id,
-            "instance_id": deployment.instance_id,
-            "n8n_workflow_id": deployment.n8n_workflow_id,
-            "n8n_execution_id": None,
-            "idempotency_key": None,
-            "status": "new",
-            "input": {},
-            "output": {},
-            "error": "",
-            "error_node": "",
-            "created_at": utcnow(),
-        }
         async with app.unit_of_work() as session:
-            return await quotas.admit_run(session, values)
+            return await quotas.admit_run(session, claim_values(deployment))
 
     admitted = await asyncio.gather(*(claim() for _ in range(4 * limit)))
+
+    assert admitted.count(True) == limit
+    assert (await quotas.report(app, tenant_id=principal.tenant_id)).usage.concurrent_runs == limit
+
+
+async def test_runs_admitted_on_the_loop_thread_and_through_the_pool_share_the_quota(
+    app: AppContext, principal: Principal
+) -> None:
+    """On SQLite the orchestrator admits on the loop's thread (`db.inline`) while other writers go
+    through the pool; on PostgreSQL both are the pool. Either way the quota holds."""
+    deployment = await seed_stopped_instance(app, principal)
+    limit = TIERS["free"].quotas.concurrent_runs
+
+    async def through_pool() -> bool:
+        async with app.unit_of_work() as session:
+            return await quotas.admit_run(session, claim_values(deployment))
+
+    claims = [orchestrator._admit(app, claim_values(deployment)) for _ in range(2 * limit)]
+    admitted = await asyncio.gather(*claims, *(through_pool() for _ in range(2 * limit)))
 
     assert admitted.count(True) == limit
     assert (await quotas.report(app, tenant_id=principal.tenant_id)).usage.concurrent_runs == limit

@@ -39,7 +39,7 @@ def create_app(settings: Settings, *, monitor: MonitorSettings | None = None) ->
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with open_app(settings) as ctx, mcp.session_manager.run():
             app.state.ctx = ctx
-            uninstrument = metrics.instrument(ctx.engine, ctx.http, ctx.streams)
+            uninstrument = metrics.instrument(ctx.engine, ctx.http, ctx.streams, ctx.inline)
             stop = asyncio.Event()
             loop = (
                 asyncio.create_task(run_monitor(ctx, stop=stop, config=monitor, metrics=metrics))

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +20,7 @@ from sqlalchemy import event, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import Session, UOWTransaction
 
+from spreaders.db.inline import InlineWriter
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES
 from spreaders.streaming_http import StreamingHttp
@@ -154,22 +155,35 @@ class MonitorMetrics:
             if item.duration_s is not None:
                 self.execution_duration.labels(status=item.status).observe(item.duration_s)
 
-    def instrument(self, engine: AsyncEngine, http: httpx.AsyncClient, streams: StreamingHttp) -> Undo:
-        """Count execution transitions committed through `engine` and requests `http` and `streams`
-        (runs) make to n8n.
+    def instrument(
+        self,
+        engine: AsyncEngine,
+        http: httpx.AsyncClient,
+        streams: StreamingHttp,
+        inline: InlineWriter | None,
+    ) -> Undo:
+        """Count execution transitions committed through `engine` (and `inline`, the loop-thread
+        writer of SQLite) and requests `http` and `streams` (runs) make to n8n.
 
         Returns the function that removes the instrumentation again (call it on shutdown).
         """
         undo_db = self._watch_executions(engine)
         undo_http = self._watch_requests(http)
         streams.observers.append(self._observe_request)
+        if inline is not None:
+            inline.commit_hooks.append(self._record_notes)
 
         def undo() -> None:
+            if inline is not None:
+                inline.commit_hooks.remove(self._record_notes)
             streams.observers.remove(self._observe_request)
             undo_http()
             undo_db()
 
         return undo
+
+    def _record_notes(self, notes: Sequence[object]) -> None:
+        self.record([note for note in notes if isinstance(note, ExecutionEvent)])
 
     def _watch_executions(self, engine: AsyncEngine) -> Undo:
         bind = engine.sync_engine

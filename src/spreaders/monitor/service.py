@@ -11,6 +11,7 @@ from sqlalchemy import CursorResult, Table, bindparam, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from spreaders.db.base import inline_strings, utcnow
+from spreaders.db.inline import InlineWriter
 from spreaders.errors import NotFound
 from spreaders.monitor.metrics import note_finished
 from spreaders.monitor.models import WorkflowExecution
@@ -145,6 +146,15 @@ async def set_if_unfinished(session: AsyncSession, *, execution_id: str, values:
     parameters = {"b_execution_id": execution_id, **values}
     result = cast(CursorResult[Any], await session.execute(_SET_IF_UNFINISHED, parameters))
     return result.rowcount == 1
+
+
+def set_if_unfinished_inline(
+    writer: InlineWriter, *, execution_id: str, values: dict[str, Any]
+) -> bool | None:
+    """`set_if_unfinished` in a transaction of its own on the loop's thread (SQLite); None when the
+    database was locked and nothing was written (then use `set_if_unfinished`)."""
+    count = writer.write(_SET_IF_UNFINISHED, {"b_execution_id": execution_id, **values})
+    return None if count is None else count == 1
 
 
 async def recorded_n8n_ids(

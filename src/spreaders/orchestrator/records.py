@@ -13,7 +13,7 @@ from typing import Any
 
 from spreaders.bootstrap import AppContext
 from spreaders.monitor import service as monitor
-from spreaders.monitor.metrics import note_finished
+from spreaders.monitor.metrics import ExecutionEvent, note_finished
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
 
@@ -24,18 +24,43 @@ async def write(ctx: AppContext, row: WorkflowExecution, values: dict[str, Any])
     """Apply `values` to the (detached) record unless the run already finished; return the result.
 
     When `values` finish the run, the same statement counts it in the template's usage (trigger).
+    On SQLite the write runs on the loop's thread when the database is free (`db.inline`).
     """
+    inline = ctx.inline
+    if inline is None:
+        return await _write_in_session(ctx, row, values)
+    changed = monitor.set_if_unfinished_inline(inline, execution_id=row.id, values=values)
+    if changed is None:  # another connection is writing: wait for the database through the pool
+        return await _write_in_session(ctx, row, values)
+    if not changed:
+        async with ctx.sessionmaker() as session:
+            return monitor.to_read(await session.get_one(WorkflowExecution, row.id))
+    read = _applied(row, values)
+    if read.status in FINISHED_STATUSES:
+        inline.committed([finished_event(read)])
+    return read
+
+
+async def _write_in_session(ctx: AppContext, row: WorkflowExecution, values: dict[str, Any]) -> ExecutionRead:
     async with ctx.unit_of_work() as session:
         if not await monitor.set_if_unfinished(session, execution_id=row.id, values=values):
             stored = await session.get_one(WorkflowExecution, row.id, populate_existing=True)
             return monitor.to_read(stored)
-        for name, value in values.items():
-            setattr(row, name, value)
-        read = monitor.to_read(row)
-        if row.status in FINISHED_STATUSES:
-            duration_s = read.duration_ms / 1000 if read.duration_ms is not None else None
-            note_finished(session, status=row.status, duration_s=duration_s)
+        read = _applied(row, values)
+        if read.status in FINISHED_STATUSES:
+            note_finished(session, status=read.status, duration_s=finished_event(read).duration_s)
         return read
+
+
+def _applied(row: WorkflowExecution, values: dict[str, Any]) -> ExecutionRead:
+    for name, value in values.items():
+        setattr(row, name, value)
+    return monitor.to_read(row)
+
+
+def finished_event(read: ExecutionRead) -> ExecutionEvent:
+    duration_s = read.duration_ms / 1000 if read.duration_ms is not None else None
+    return ExecutionEvent("finished", status=read.status, duration_s=duration_s)
 
 
 async def write_started(

@@ -21,7 +21,7 @@ from spreaders.bootstrap import AppContext
 from spreaders.db.base import new_id, utcnow
 from spreaders.errors import Conflict, Invalid, SpreadersError, Unavailable, UpstreamError
 from spreaders.monitor import service as monitor
-from spreaders.monitor.metrics import note_started
+from spreaders.monitor.metrics import ExecutionEvent, note_started
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.monitor.schemas import FINISHED_STATUSES, ExecutionRead
 from spreaders.orchestrator import records, recovery, runner, targets
@@ -164,10 +164,7 @@ async def _claim(
     }
     for _ in range(_CLAIM_ATTEMPTS):
         try:
-            async with ctx.unit_of_work() as session:
-                admitted = await quotas.admit_run(session, values)
-                if admitted:
-                    note_started(session)
+            admitted = await _admit(ctx, values)
         except IntegrityError:
             if idempotency_key is None:
                 raise
@@ -186,6 +183,21 @@ async def _claim(
         "Runs of this workspace are starting and ending too fast to admit this one.",
         hint="Try again in a moment.",
     )
+
+
+async def _admit(ctx: AppContext, values: dict[str, Any]) -> bool:
+    """Record the run if the quotas admit it: on the loop's thread when SQLite is free (`db.inline`)."""
+    if ctx.inline is not None:
+        admitted = quotas.admit_run_inline(ctx.inline, values)
+        if admitted is not None:
+            if admitted:
+                ctx.inline.committed([ExecutionEvent("started")])
+            return admitted
+    async with ctx.unit_of_work() as session:
+        admitted = await quotas.admit_run(session, values)
+        if admitted:
+            note_started(session)
+    return admitted
 
 
 async def _earlier_run(

@@ -31,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from spreaders.accounts.models import Tenant
 from spreaders.bootstrap import AppContext
 from spreaders.db.base import UTCDateTime, inline_strings, utcnow
+from spreaders.db.inline import InlineWriter
 from spreaders.errors import Conflict
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.orchestrator.models import Deployment
@@ -102,11 +103,22 @@ async def admit_run(session: AsyncSession, values: dict[str, Any]) -> bool:
     On PostgreSQL the tenant's row is locked first, so the counts are read after any concurrent
     admission committed (SQLite takes its write lock when the statement starts).
     """
-    parameters = {f"b_{key}": value for key, value in values.items()} | {"b_day": _start_of_day()}
+    parameters = _admission_parameters(values)
     if session.get_bind().dialect.name == "postgresql":
         await session.execute(_LOCK_TENANT, parameters)
     result = cast(CursorResult[Any], await session.execute(_ADMIT_RUN, parameters))
     return result.rowcount == 1
+
+
+def admit_run_inline(writer: InlineWriter, values: dict[str, Any]) -> bool | None:
+    """`admit_run` in a transaction of its own on the loop's thread (SQLite); None when the database
+    was locked and nothing was written (then use `admit_run`)."""
+    count = writer.write(_ADMIT_RUN, _admission_parameters(values))
+    return None if count is None else count == 1
+
+
+def _admission_parameters(values: dict[str, Any]) -> dict[str, Any]:
+    return {f"b_{key}": value for key, value in values.items()} | {"b_day": _start_of_day()}
 
 
 def _start_of_day() -> datetime:

@@ -56,7 +56,7 @@ async def run_worker(
         config = config.model_copy(update={"interval_s": interval_s})
     metrics = MonitorMetrics()
     async with open_app(settings) as ctx:
-        uninstrument = metrics.instrument(ctx.engine, ctx.http, ctx.streams)
+        uninstrument = metrics.instrument(ctx.engine, ctx.http, ctx.streams, ctx.inline)
         try:
             if once:
                 return await monitor_pass(ctx, config=config, metrics=metrics)
