@@ -3,7 +3,9 @@
 Execution transitions are counted where they are committed, whichever code path made them: an ORM
 listener notes new rows and status changes of `WorkflowExecution` at flush time, the monitor notes its
 guarded updates with `note_finished`, and the notes are counted only after the transaction commits
-(dropped on rollback). n8n request latency comes from event hooks on the app's HTTP client.
+(dropped on rollback). Writes SQLite takes on the loop's thread (`db.inline`) are reported by their
+callers after they commit, through the writer's commit hooks. n8n request latency comes from event
+hooks on the app's HTTP client.
 """
 
 from __future__ import annotations
