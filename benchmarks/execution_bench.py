@@ -4,9 +4,10 @@ Same n8n, same workflow (manual trigger -> Code), same machine. The direct side 
 run it and get its result from n8n alone: a webhook in `lastNode` mode, answered when the run ends,
 called with the HTTP client the platform uses for runs (aiohttp; with httpx the direct side spent
 0.8 ms more CPU a run, which would flatter the ratio).
-The Spreaders side is `orchestrator.execute(wait=True)`: records the run (commit), runs it through
-the platform's streaming entry on one request (n8n execution id first, the output when the run ends)
-and records the outcome (commit). See docs/execution.md.
+The Spreaders side is `orchestrator.execute(wait=True)`: admits and records the run (commit), runs it
+through the platform's wait entry on one request (answered when the run ends, with the output and the
+n8n execution id) and records the outcome (commit); on SQLite both commits run on the loop's thread
+(`spreaders.db.inline`). See docs/execution.md.
 
 Prints p50/p99 latency for one run at a time, the CPU time this process spends per run (both sides
 run in it; `time.process_time`, which the machine's load does not inflate the way it does wall time),
