@@ -78,7 +78,7 @@ def inline_writer_for(url: str) -> InlineWriter | None:
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
         return None
-    if (parsed.query.get("mode") == "memory") or str(parsed.database).startswith("file::memory:"):
+    if parsed.query.get("mode") == "memory" or str(parsed.database).startswith("file::memory:"):
         return None
     return InlineWriter(url)
 
