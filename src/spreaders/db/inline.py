@@ -55,7 +55,7 @@ class InlineWriter:
             self._connection = self._engine.connect()
         try:
             with self._connection.begin():
-                result = cast(CursorResult[Any], self._connection.execute(statement, dict(parameters)))
+                result = cast(CursorResult[Any], self._connection.execute(statement, parameters))
                 return result.rowcount
         except OperationalError as exc:
             if getattr(exc.orig, "sqlite_errorcode", None) in _BUSY:

@@ -37,7 +37,7 @@ async def write(ctx: AppContext, row: WorkflowExecution, values: dict[str, Any])
             return monitor.to_read(await session.get_one(WorkflowExecution, row.id))
     read = _applied(row, values)
     if read.status in FINISHED_STATUSES:
-        inline.committed([finished_event(read)])
+        inline.committed([ExecutionEvent("finished", status=read.status, duration_s=_duration_s(read))])
     return read
 
 
@@ -48,7 +48,7 @@ async def _write_in_session(ctx: AppContext, row: WorkflowExecution, values: dic
             return monitor.to_read(stored)
         read = _applied(row, values)
         if read.status in FINISHED_STATUSES:
-            note_finished(session, status=read.status, duration_s=finished_event(read).duration_s)
+            note_finished(session, status=read.status, duration_s=_duration_s(read))
         return read
 
 
@@ -58,9 +58,8 @@ def _applied(row: WorkflowExecution, values: dict[str, Any]) -> ExecutionRead:
     return monitor.to_read(row)
 
 
-def finished_event(read: ExecutionRead) -> ExecutionEvent:
-    duration_s = read.duration_ms / 1000 if read.duration_ms is not None else None
-    return ExecutionEvent("finished", status=read.status, duration_s=duration_s)
+def _duration_s(read: ExecutionRead) -> float | None:
+    return read.duration_ms / 1000 if read.duration_ms is not None else None
 
 
 async def write_started(
