@@ -172,6 +172,34 @@ async def test_template_is_readable_as_a_resource_and_through_workflow_get(
         assert json.loads(content.text)["workflow"] == got.structured_content["workflow"]
 
 
+async def test_workflow_get_tells_the_agent_the_type_of_each_input_the_template_declares(
+    app: AppContext, principal: Principal, mcp_server: MCPServer[Any]
+) -> None:
+    retry = {
+        "name": "Retry with a count",
+        "nodes": [
+            {"name": "Hook", "type": "n8n-nodes-base.webhook", "typeVersion": 2, "position": [0, 0],
+             "parameters": {"httpMethod": "POST", "path": "retry"}},
+            {"name": "Set tries", "type": "n8n-nodes-base.set", "typeVersion": 3.4, "position": [220, 0],
+             "parameters": {"assignments": {"assignments": [
+                 {"id": "1", "name": "tries", "value": "={{ $json.body.tries }}", "type": "number"},
+                 {"id": "2", "name": "note", "value": "={{ $json.body.note }} (retry)", "type": "string"},
+             ]}}},
+        ],
+        "connections": {"Hook": {"main": [[{"node": "Set tries", "type": "main", "index": 0}]]}},
+    }  # fmt: skip
+    async with app.unit_of_work() as session:
+        template = await registry.import_workflow(session, tenant_id=principal.tenant_id, document=retry)
+
+    async with Client(mcp_server) as mcp_client:
+        got = await mcp_client.call_tool("workflow.get", {"workflowId": template.id})
+
+    assert got.structured_content is not None
+    assert got.structured_content["required_inputs"] == ["body.note", "body.tries"]
+    # n8n fails the run when `tries` is not a number; `note` is only interpolated into a string.
+    assert got.structured_content["input_types"] == {"body.tries": "number"}
+
+
 async def test_unknown_template_resource_is_a_not_found_error_naming_the_id(
     mcp_server: MCPServer[Any],
 ) -> None:

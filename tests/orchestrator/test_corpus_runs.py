@@ -129,8 +129,27 @@ def _value_for(key: str, local_url: str) -> Any:
     return "Hello from the Spreaders corpus run"
 
 
-def parameters_for(inputs: list[str], trigger_type: str, local_url: str) -> dict[str, Any]:
+def _typed_value(key: str, kind: str | None, local_url: str) -> Any:
+    """A sample of the JSON type the template declares for the input (`input_types`), else by name."""
+    sample = _value_for(key, local_url)
+    if kind == "number":
+        return sample if isinstance(sample, int) else 3
+    if kind == "boolean":
+        return True
+    if kind == "array":
+        return [sample]
+    if kind == "object":
+        return {"value": sample}
+    if kind == "string":
+        return str(sample)
+    return sample
+
+
+def parameters_for(
+    inputs: list[str], trigger_type: str, local_url: str, types: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Build caller parameters that fill every field the template reads from its trigger."""
+    types = types or {}
     parameters: dict[str, Any] = {}
     for path in sorted(inputs, key=lambda p: p.count(".")):
         parts = path.split(".")
@@ -146,7 +165,7 @@ def parameters_for(inputs: list[str], trigger_type: str, local_url: str) -> dict
                 target[part] = {}
             target = target[part]
         if parts[-1] not in target:
-            target[parts[-1]] = _value_for(parts[-1], local_url)
+            target[parts[-1]] = _typed_value(parts[-1], types.get(path), local_url)
     return parameters
 
 
@@ -247,7 +266,9 @@ async def _pick(
             continue
         source = row.source.split("n8n-workflows/", 1)[-1]
         candidate = Candidate(row.id, row.name, source, row.trigger_type, "self-contained")
-        candidate.parameters = parameters_for(list(row.required_inputs), row.trigger_type, local_url)
+        candidate.parameters = parameters_for(
+            list(row.required_inputs), row.trigger_type, local_url, dict(row.input_types)
+        )
         candidate.workflow = row.workflow
         if row.self_contained:
             picked.append(candidate)

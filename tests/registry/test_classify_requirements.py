@@ -265,6 +265,103 @@ def test_sub_workflow_triggers_declare_their_inputs(parameters: dict[str, Any], 
     assert classify(chain(trigger)).required_inputs == expected
 
 
+def assignment(name: str, value: str, kind: str) -> dict[str, Any]:
+    return {"id": name, "name": name, "value": value, "type": kind}
+
+
+def condition(left: str, kind: str) -> dict[str, Any]:
+    return {"leftValue": left, "rightValue": "", "operator": {"type": kind, "operation": "exists"}}
+
+
+def test_set_assignments_and_conditions_declare_the_type_of_the_input_they_read_whole() -> None:
+    workflow = chain(
+        node("webhook", "Hook"),
+        node(
+            "if",
+            "Check",
+            parameters={"conditions": {"conditions": [condition("={{ $json.body.vip }}", "boolean")]}},
+        ),
+        node(
+            "set",
+            "Set tries",
+            typeVersion=3.4,
+            parameters={
+                "assignments": {
+                    "assignments": [
+                        assignment("tries", "={{ $('Hook').item.json.body.tries || 0 }}", "number"),
+                        assignment("vectors", "={{ $('Hook').item.json.body.vectors }}", "array"),
+                        # Not the input itself (a literal default aside): a method's result, an
+                        # operator's, a computed default, a template of several.
+                        assignment("upper", "={{ $('Hook').item.json.body.name.toUpperCase() }}", "string"),
+                        assignment("sum", "={{ $('Hook').item.json.body.a + 1 }}", "number"),
+                        assignment("or", "={{ $('Hook').item.json.body.c || $now.toISO() }}", "string"),
+                        assignment("both", "={{ $('Hook').item.json.body.b }} {{ 1 }}", "string"),
+                    ]
+                }
+            },
+        ),
+    )
+    result = classify(workflow)
+    assert result.required_inputs == [
+        "body.a",
+        "body.b",
+        "body.c",
+        "body.name",
+        "body.tries",
+        "body.vectors",
+        "body.vip",
+    ]
+    assert result.input_types == {"body.tries": "number", "body.vectors": "array", "body.vip": "boolean"}
+
+
+def test_own_item_types_count_only_where_the_item_is_still_the_trigger_s() -> None:
+    typed = {"assignments": {"assignments": [assignment("plan", "={{ $json.body.plan }}", "string")]}}
+    direct = chain(node("webhook", "Hook"), node("set", "Use", parameters=typed))
+    later = chain(
+        node("webhook", "Hook"),
+        node("set", "Use", parameters={"value": "={{ $json.body.plan }}"}),
+        node("set", "Reshaped", parameters=typed),
+    )
+    assert classify(direct).input_types == {"body.plan": "string"}
+    assert classify(later).input_types == {}  # `Reshaped` reads the first Set node's item, not the trigger's
+
+
+def test_an_input_declared_with_two_types_or_a_type_json_lacks_gets_none() -> None:
+    workflow = chain(
+        node("webhook", "Hook"),
+        node(
+            "filter",
+            "Filter",
+            parameters={
+                "conditions": {
+                    "conditions": [
+                        condition("={{ $json.body.when }}", "dateTime"),
+                        condition("={{ $json.body.count }}", "number"),
+                        condition("={{ $json.body.count }}", "string"),
+                    ]
+                }
+            },
+        ),
+    )
+    result = classify(workflow)
+    assert result.required_inputs == ["body.count", "body.when"]
+    assert result.input_types == {}
+
+
+def test_sub_workflow_inputs_carry_their_declared_types() -> None:
+    values = [
+        {"name": "topic", "type": "string"},
+        {"name": "depth", "type": "number"},
+        {"name": "any", "type": "any"},
+    ]
+    trigger = node(
+        "executeWorkflowTrigger", "Start", typeVersion=1.1, parameters={"workflowInputs": {"values": values}}
+    )
+    result = classify(chain(trigger))
+    assert result.required_inputs == ["any", "depth", "topic"]
+    assert result.input_types == {"depth": "number", "topic": "string"}
+
+
 # Estimated duration
 
 

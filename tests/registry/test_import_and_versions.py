@@ -14,6 +14,7 @@ from spreaders.errors import Invalid, NotFound
 from spreaders.monitor.models import WorkflowExecution
 from spreaders.registry import selection
 from spreaders.registry import service as registry
+from spreaders.registry.models import WorkflowTemplate
 from spreaders.registry.schemas import TemplateRead, TemplateSearch
 from spreaders.registry.search import search_templates
 
@@ -68,6 +69,27 @@ async def test_reimporting_identical_content_is_unchanged(
     assert (first.imported, first.unchanged) == (1, 0)
     assert (again.imported, again.new_versions, again.unchanged) == (0, 0, 1)
     assert again.template_ids == first.template_ids
+
+
+async def test_reimporting_identical_content_fills_the_input_types_an_older_import_lacks(
+    session: AsyncSession, principal: Principal, tmp_path: Path
+) -> None:
+    typed = {"assignments": {"assignments": [{"name": "n", "value": "={{ $json.n }}", "type": "number"}]}}
+    workflow = document()
+    workflow["nodes"][1]["parameters"] = typed
+    file = write(tmp_path / "0001_Typed.json", workflow)
+    first = await registry.import_paths(session, tenant_id=principal.tenant_id, paths=[file])
+    # As a row stored before the registry read input types (migration 0017 left it empty).
+    await session.execute(update(WorkflowTemplate).values(input_types={}))
+
+    again = await registry.import_paths(session, tenant_id=principal.tenant_id, paths=[file])
+
+    assert (again.unchanged, again.template_ids) == (1, first.template_ids)
+    row = await registry.get_template(
+        session, tenant_id=principal.tenant_id, template_id=first.template_ids[0]
+    )
+    await session.refresh(row)
+    assert (row.required_inputs, row.input_types, row.version) == (["n"], {"n": "number"}, 1)
 
 
 async def test_changed_content_becomes_a_new_active_version(

@@ -120,7 +120,10 @@ def template_details(value: TemplateRead) -> None:
         "credentials": ", ".join(
             f"{c.get('type')} ({c.get('platform') or '?'})" for c in value.required_credentials
         ),
-        "inputs": ", ".join(value.required_inputs),
+        "inputs": ", ".join(
+            f"{name} ({value.input_types[name]})" if name in value.input_types else name
+            for name in value.required_inputs
+        ),
         "estimated run": f"{value.estimated_duration_ms} ms",
         "valid": "yes" if value.is_valid else "no",
         "used": f"{value.usage_count} runs, {value.success_count} succeeded",

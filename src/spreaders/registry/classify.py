@@ -21,7 +21,7 @@ from typing import Any, Final, get_args
 from spreaders.planner.schemas import Capability
 from spreaders.registry.classify_duration import estimate_duration_ms
 from spreaders.registry.classify_graph import build_graph
-from spreaders.registry.classify_inputs import required_inputs
+from spreaders.registry.classify_inputs import declared_input_types, required_inputs
 from spreaders.registry.node_map import NodeKind, NodeSpec, credential_platform, node_spec, type_version
 
 # The planner's capability vocabulary: templates are classified in the words plans are made of.
@@ -270,6 +270,8 @@ class Classification:
     required_credentials: list[RequiredCredential] = field(default_factory=list)
     # Dotted paths read from the trigger's item, e.g. "body.email", "chatInput"; see `classify_inputs`.
     required_inputs: list[str] = field(default_factory=list)
+    # {input path: JSON type} for the inputs whose type the template declares (`classify_inputs`).
+    input_types: dict[str, str] = field(default_factory=dict)
     # Heuristic time of one run; see `classify_duration`.
     estimated_duration_ms: int = 0
 
@@ -400,6 +402,7 @@ def classify(workflow: dict[str, Any], *, tags: Sequence[str] = ()) -> Classific
     triggers = {str(node["name"]): short_type(node["type"]) for node, r in enabled if r.kind == "trigger"}
     kinds = {str(node["name"]): reading.kind for node, reading in read}
     credentials = required_credentials(enabled)
+    inputs = required_inputs(nodes, graph, triggers)
     self_contained = (
         not credential_types
         and not credentials
@@ -415,7 +418,8 @@ def classify(workflow: dict[str, Any], *, tags: Sequence[str] = ()) -> Classific
         node_count=sum(1 for node in nodes if short_type(node["type"]) != "stickyNote"),
         warnings=warnings,
         required_credentials=credentials,
-        required_inputs=required_inputs(nodes, graph, triggers),
+        required_inputs=inputs,
+        input_types=declared_input_types(nodes, graph, triggers, inputs),
         estimated_duration_ms=estimate_duration_ms(nodes, graph, kinds, list(triggers)),
     )
 

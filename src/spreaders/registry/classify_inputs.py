@@ -12,6 +12,10 @@ Sources, all returned as dotted paths relative to the trigger's output item:
 Limits, on purpose: data is not followed through nodes that reshape items (Set, Code, Merge); dynamic
 keys (`$json[key]`) and code that loops over `items` are not evaluated; a path stops at the first array
 index or method call (`body.items[0].name` -> `body.items`); `$fromAI(...)` tool arguments are not inputs.
+
+`declared_input_types` adds the JSON type a template declares for an input, where it declares one: n8n
+checks a Set assignment's or an If/Filter condition's value against its type and fails the run on a
+mismatch ("'vectors' expects a array"), so a caller needs the type as much as the name.
 """
 
 from __future__ import annotations
@@ -58,6 +62,13 @@ _CALL: Final = re.compile(r"\s*\(")
 _ESCAPED: Final = re.compile(r"\\(.)")
 # Members of strings and arrays, not fields of the item.
 _JS_MEMBERS: Final = frozenset({"length"})
+# The types n8n's Set assignments, If/Filter conditions and sub-workflow inputs declare that JSON has.
+_JSON_TYPES: Final = frozenset({"string", "number", "boolean", "array", "object"})
+_WHOLE_EXPRESSION: Final = re.compile(r"=\{\{\s*(.*?)\s*\}\}\s*", re.S)
+# A literal default after the reference (`$json.tries || 0`): the value is still the input when given.
+_FALLBACK: Final = re.compile(
+    r"""\s*(?:\|\||\?\?)\s*(?:-?\d+(?:\.\d+)?|true|false|null|'[^']*'|"[^"]*"|\[\s*\]|\{\s*\})"""
+)
 
 
 def required_inputs(
@@ -84,6 +95,70 @@ def required_inputs(
                 for match in _OWN_ITEM.finditer(text):
                     found.update(_path(text, match.end()))
     return sorted(found)
+
+
+def declared_input_types(
+    nodes: Sequence[Mapping[str, Any]],
+    graph: Graph,
+    trigger_names: Mapping[str, str],
+    inputs: Sequence[str],
+) -> dict[str, str]:
+    """Return {input path: JSON type} for the `inputs` whose type the template declares.
+
+    Declared by a sub-workflow trigger's typed inputs, or by a Set assignment or an If/Filter/Switch
+    condition whose value is exactly one input (`={{ $json.body.vectors }}`, typed "array"). An input
+    declared with two different types is left out.
+    """
+    wanted = set(inputs)
+    found: dict[str, set[str]] = {}
+    for name, kind in trigger_names.items():
+        trigger = next((node for node in nodes if node.get("name") == name), None)
+        if trigger is not None and kind == "executeWorkflowTrigger":
+            values = ((trigger.get("parameters") or {}).get("workflowInputs") or {}).get("values")
+            for entry in values if isinstance(values, list) else []:
+                if isinstance(entry, Mapping) and entry.get("type") in _JSON_TYPES:
+                    found.setdefault(str(entry.get("name", "")).strip(), set()).add(str(entry["type"]))
+    fed = graph.attached(_fed_by(graph, trigger_names, nodes))
+    for node in nodes:
+        if node.get("disabled") is True:
+            continue
+        for value, kind in _typed_values(node.get("parameters") or {}):
+            path = _whole_reference(value, trigger_names, own_item=node.get("name") in fed)
+            if path is not None and kind in _JSON_TYPES:  # not "dateTime", "any", ...
+                found.setdefault(path, set()).add(kind)
+    return {path: kinds.pop() for path, kinds in sorted(found.items()) if path in wanted and len(kinds) == 1}
+
+
+def _typed_values(value: object) -> Iterator[tuple[str, str]]:
+    """(value, declared type) of Set assignments and of condition left-hand sides, anywhere inside."""
+    if isinstance(value, Mapping):
+        operator = value.get("operator")
+        if isinstance(operator, Mapping) and isinstance(value.get("leftValue"), str):
+            yield value["leftValue"], str(operator.get("type"))
+        for key, item in value.items():
+            if key == "assignments" and isinstance(item, list):
+                for entry in item:
+                    if isinstance(entry, Mapping) and isinstance(entry.get("value"), str):
+                        yield entry["value"], str(entry.get("type"))
+            else:
+                yield from _typed_values(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _typed_values(item)
+
+
+def _whole_reference(text: str, trigger_names: Mapping[str, str], *, own_item: bool) -> str | None:
+    """The input path when the expression is one trigger-data reference and nothing else."""
+    whole = _WHOLE_EXPRESSION.fullmatch(text)
+    if whole is None:
+        return None
+    body = whole.group(1)
+    for pattern in _NAMED_REFERENCES:
+        named = pattern.match(body)
+        if named and _ESCAPED.sub(r"\1", named.group(2)) in trigger_names:
+            return _exact_path(body, named.end())
+    own = _OWN_ITEM.match(body) if own_item else None
+    return _exact_path(body, own.end()) if own else None
 
 
 def _declared(kind: str, params: Mapping[str, Any]) -> Iterator[str]:
@@ -127,8 +202,10 @@ def _fed_by(graph: Graph, trigger_names: Mapping[str, str], nodes: Sequence[Mapp
     return fed
 
 
-def _path(text: str, position: int) -> list[str]:
-    """Read `.a.b`, `["a"]['b']` or `?.a` after `position`; stop at a call, an index or anything else."""
+def _segments(text: str, position: int) -> tuple[list[str], int]:
+    """Read `.a.b`, `["a"]['b']` or `?.a` after `position`; stop at a call, an index or anything else.
+
+    Returns the segments and where reading stopped."""
     segments: list[str] = []
     while match := _SEGMENT.match(text, position):
         segment = match.group(1) or _ESCAPED.sub(r"\1", match.group(2) or match.group(3) or "")
@@ -138,9 +215,22 @@ def _path(text: str, position: int) -> list[str]:
             break
         segments.append(segment)
         position = match.end()
+    return segments, position
+
+
+def _path(text: str, position: int) -> list[str]:
+    segments, _ = _segments(text, position)
     while segments and segments[-1] in _JS_MEMBERS:
         segments.pop()
     return [".".join(segments)] if segments else []
+
+
+def _exact_path(text: str, position: int) -> str | None:
+    """The path when it runs to the end of `text`, or to a literal default; else None (a method call,
+    an operator)."""
+    segments, end = _segments(text, position)
+    whole = end == len(text) or _FALLBACK.fullmatch(text, end) is not None
+    return ".".join(segments) if segments and whole else None
 
 
 def _strings(value: object) -> Iterator[str]:

@@ -54,6 +54,8 @@ class WorkflowTemplate(TenantMixin, TimestampMixin, Base):
     required_credentials: Mapped[list[Any]] = mapped_column(default=list)
     # Fields the workflow reads from its trigger data (e.g. "body.email").
     required_inputs: Mapped[list[Any]] = mapped_column(default=list)
+    # {input path: JSON type}, for the inputs whose type the template declares (e.g. "body.tries": "number").
+    input_types: Mapped[dict[str, Any]] = mapped_column(default=dict)
     estimated_duration_ms: Mapped[int] = mapped_column(default=0)
     # Validator findings: [{"level": "error"|"warning", "code", "message", "node"}]
     issues: Mapped[list[Any]] = mapped_column(default=list)

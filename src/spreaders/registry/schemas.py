@@ -36,6 +36,11 @@ class TemplateRead(TemplateSummary):
         default_factory=list, description="[{type: n8n credential type, platform, nodes}]"
     )
     required_inputs: list[str] = Field(default_factory=list, description="Fields read from the trigger data.")
+    input_types: dict[str, str] = Field(
+        default_factory=dict,
+        description="JSON type (string, number, boolean, array, object) of the required inputs whose "
+        "type the template declares; n8n fails the run when a parameter has another type.",
+    )
     estimated_duration_ms: int = 0
     is_valid: bool = True
     issues: list[dict[str, Any]] = Field(default_factory=list, description="[{level, code, message, node}]")

@@ -147,6 +147,12 @@ async def _store(
     """Add a row unless the active version is identical; return its id and what happened."""
     lineage = lineages.setdefault(prepared.lineage_key, _Lineage())
     if lineage.active_id is not None and lineage.active_hash == prepared.normalized.content_hash:
+        if prepared.classification.input_types:  # rows imported before input types were read hold none
+            await session.execute(
+                update(WorkflowTemplate)
+                .where(WorkflowTemplate.id == lineage.active_id)
+                .values(input_types=prepared.classification.input_types)
+            )
         return lineage.active_id, "unchanged"
     outcome = "imported" if lineage.max_version == 0 else "new_version"
     change_summary = "first version"
@@ -192,6 +198,7 @@ async def _store(
         issues=[asdict(issue) for issue in prepared.issues],
         is_valid=not has_errors(prepared.issues),
         required_inputs=cls.required_inputs,
+        input_types=cls.input_types,
         estimated_duration_ms=cls.estimated_duration_ms,
     )
     session.add(row)

@@ -22,9 +22,10 @@ workflow.get (full definition, credentials it needs) or workflow.execute (run it
 templates need no accounts and run immediately; others need credentials (see credential.connect)."""
 
 GET = """Get one workflow template by id: its n8n workflow JSON, the credentials it needs (n8n type and
-platform), the input fields it reads from its trigger data (`required_inputs`: pass them as workflow.execute
-parameters), its validation issues, estimated run time, version and change summary, usage, success count
-and this workspace's rating. Use it before workflow.execute."""
+platform), the input fields it reads from its trigger data (`required_inputs`: pass them as
+workflow.execute parameters; `input_types` gives the JSON type of those the template declares one for),
+its validation issues, estimated run time, version and change summary, usage, success count and this
+workspace's rating. Use it before workflow.execute."""
 
 
 def register(server: MCPServer[Any], env: ToolEnv) -> None:
