@@ -146,10 +146,10 @@ def _typed_value(key: str, kind: str | None, local_url: str) -> Any:
 
 
 def parameters_for(
-    inputs: list[str], trigger_type: str, local_url: str, types: dict[str, str] | None = None
+    inputs: list[str], types: dict[str, str], trigger_type: str, local_url: str
 ) -> dict[str, Any]:
-    """Build caller parameters that fill every field the template reads from its trigger."""
-    types = types or {}
+    """Build caller parameters that fill every field the template reads from its trigger, in the types
+    it declares."""
     parameters: dict[str, Any] = {}
     for path in sorted(inputs, key=lambda p: p.count(".")):
         parts = path.split(".")
@@ -267,7 +267,7 @@ async def _pick(
         source = row.source.split("n8n-workflows/", 1)[-1]
         candidate = Candidate(row.id, row.name, source, row.trigger_type, "self-contained")
         candidate.parameters = parameters_for(
-            list(row.required_inputs), row.trigger_type, local_url, dict(row.input_types)
+            list(row.required_inputs), dict(row.input_types), row.trigger_type, local_url
         )
         candidate.workflow = row.workflow
         if row.self_contained:

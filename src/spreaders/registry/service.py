@@ -150,7 +150,7 @@ async def _store(
         if prepared.classification.input_types:  # rows imported before input types were read hold none
             await session.execute(
                 update(WorkflowTemplate)
-                .where(WorkflowTemplate.id == lineage.active_id)
+                .where(WorkflowTemplate.tenant_id == tenant_id, WorkflowTemplate.id == lineage.active_id)
                 .values(input_types=prepared.classification.input_types)
             )
         return lineage.active_id, "unchanged"
