@@ -21,7 +21,7 @@ from typing import Any, Final, get_args
 from spreaders.planner.schemas import Capability
 from spreaders.registry.classify_duration import estimate_duration_ms
 from spreaders.registry.classify_graph import build_graph
-from spreaders.registry.classify_inputs import declared_input_types, required_inputs
+from spreaders.registry.classify_inputs import trigger_inputs
 from spreaders.registry.node_map import NodeKind, NodeSpec, credential_platform, node_spec, type_version
 
 # The planner's capability vocabulary: templates are classified in the words plans are made of.
@@ -402,7 +402,7 @@ def classify(workflow: dict[str, Any], *, tags: Sequence[str] = ()) -> Classific
     triggers = {str(node["name"]): short_type(node["type"]) for node, r in enabled if r.kind == "trigger"}
     kinds = {str(node["name"]): reading.kind for node, reading in read}
     credentials = required_credentials(enabled)
-    inputs = required_inputs(nodes, graph, triggers)
+    inputs, input_types = trigger_inputs(nodes, graph, triggers)
     self_contained = (
         not credential_types
         and not credentials
@@ -419,7 +419,7 @@ def classify(workflow: dict[str, Any], *, tags: Sequence[str] = ()) -> Classific
         warnings=warnings,
         required_credentials=credentials,
         required_inputs=inputs,
-        input_types=declared_input_types(nodes, graph, triggers, inputs),
+        input_types=input_types,
         estimated_duration_ms=estimate_duration_ms(nodes, graph, kinds, list(triggers)),
     )
 

@@ -13,7 +13,7 @@ Limits, on purpose: data is not followed through nodes that reshape items (Set, 
 keys (`$json[key]`) and code that loops over `items` are not evaluated; a path stops at the first array
 index or method call (`body.items[0].name` -> `body.items`); `$fromAI(...)` tool arguments are not inputs.
 
-`declared_input_types` adds the JSON type a template declares for an input, where it declares one: n8n
+`trigger_inputs` also gives the JSON type a template declares for an input, where it declares one: n8n
 checks a Set assignment's or an If/Filter condition's value against its type and fails the run on a
 mismatch ("'vectors' expects a array"), so a caller needs the type as much as the name.
 """
@@ -71,19 +71,32 @@ _FALLBACK: Final = re.compile(
 )
 
 
-def required_inputs(
+def trigger_inputs(
     nodes: Sequence[Mapping[str, Any]], graph: Graph, trigger_names: Mapping[str, str]
-) -> list[str]:
-    """Return the sorted, distinct paths read from trigger data; `trigger_names` maps name -> short type."""
-    found: set[str] = set()
-    for name, kind in trigger_names.items():
-        trigger = next((node for node in nodes if node.get("name") == name), None)
-        if trigger is not None:
-            found.update(_declared(kind, trigger.get("parameters") or {}))
+) -> tuple[list[str], dict[str, str]]:
+    """Return the sorted, distinct paths read from trigger data, and {path: JSON type} for those whose
+    type the template declares; `trigger_names` maps name -> short type."""
+    triggers = [
+        (node, trigger_names[str(node["name"])]) for node in nodes if node.get("name") in trigger_names
+    ]
     fed = graph.attached(_fed_by(graph, trigger_names, nodes))
+    enabled = [node for node in nodes if node.get("disabled") is not True]
+    paths = _read_paths(enabled, triggers, trigger_names, fed)
+    types = _declared_types(enabled, triggers, trigger_names, fed)
+    read = set(paths)
+    return paths, {path: kind for path, kind in types.items() if path in read}
+
+
+Triggers = Sequence[tuple[Mapping[str, Any], str]]
+
+
+def _read_paths(
+    nodes: Sequence[Mapping[str, Any]], triggers: Triggers, trigger_names: Mapping[str, str], fed: set[str]
+) -> list[str]:
+    found: set[str] = set()
+    for trigger, kind in triggers:
+        found.update(_declared(kind, trigger.get("parameters") or {}))
     for node in nodes:
-        if node.get("disabled") is True:
-            continue
         for text in _strings(node.get("parameters") or {}):
             if "$" not in text:
                 continue
@@ -97,36 +110,25 @@ def required_inputs(
     return sorted(found)
 
 
-def declared_input_types(
-    nodes: Sequence[Mapping[str, Any]],
-    graph: Graph,
-    trigger_names: Mapping[str, str],
-    inputs: Sequence[str],
+def _declared_types(
+    nodes: Sequence[Mapping[str, Any]], triggers: Triggers, trigger_names: Mapping[str, str], fed: set[str]
 ) -> dict[str, str]:
-    """Return {input path: JSON type} for the `inputs` whose type the template declares.
-
-    Declared by a sub-workflow trigger's typed inputs, or by a Set assignment or an If/Filter/Switch
-    condition whose value is exactly one input (`={{ $json.body.vectors }}`, typed "array"). An input
-    declared with two different types is left out.
-    """
-    wanted = set(inputs)
+    """{path: JSON type} declared by a sub-workflow trigger's typed inputs, or by a Set assignment or an
+    If/Filter/Switch condition whose value is exactly one input (`={{ $json.body.vectors }}`, typed
+    "array"). A path declared with two different types is left out."""
     found: dict[str, set[str]] = {}
-    for name, kind in trigger_names.items():
-        trigger = next((node for node in nodes if node.get("name") == name), None)
-        if trigger is not None and kind == "executeWorkflowTrigger":
+    for trigger, kind in triggers:
+        if kind == "executeWorkflowTrigger":
             values = ((trigger.get("parameters") or {}).get("workflowInputs") or {}).get("values")
             for entry in values if isinstance(values, list) else []:
                 if isinstance(entry, Mapping) and entry.get("type") in _JSON_TYPES:
                     found.setdefault(str(entry.get("name", "")).strip(), set()).add(str(entry["type"]))
-    fed = graph.attached(_fed_by(graph, trigger_names, nodes))
     for node in nodes:
-        if node.get("disabled") is True:
-            continue
         for value, kind in _typed_values(node.get("parameters") or {}):
             path = _whole_reference(value, trigger_names, own_item=node.get("name") in fed)
             if path is not None and kind in _JSON_TYPES:  # not "dateTime", "any", ...
                 found.setdefault(path, set()).add(kind)
-    return {path: kinds.pop() for path, kinds in sorted(found.items()) if path in wanted and len(kinds) == 1}
+    return {path: kinds.pop() for path, kinds in sorted(found.items()) if len(kinds) == 1}
 
 
 def _typed_values(value: object) -> Iterator[tuple[str, str]]:
